@@ -1,0 +1,59 @@
+"""sciad: the same problems in JAX and PyTorch (torch.func), with derivatives proven to agree.
+
+This package is framework-neutral: importing it loads neither jax nor torch. A framework is loaded the
+first time something asks for it (`convert`, `transform`, `Problem.implementation`).
+"""
+
+from __future__ import annotations
+
+from .errors import SciadError
+from .spec import DTYPES, FRAMEWORKS, MODES, KnownFailure, Layout, Problem, Reference, Tolerance, Variant
+
+__all__ = [
+    "DTYPES", "FRAMEWORKS", "MODES", "KnownFailure", "Layout", "Problem", "Reference", "SciadError",
+    "Tolerance", "Variant", "convert", "default_mode", "to_numpy", "transform",
+]
+
+
+def convert(tree, framework: str, dtype: str | None = None, device: str | None = None):
+    """NumPy inputs (nested dicts/tuples of arrays and Python scalars) as `framework` arrays.
+
+    Python scalars stay as they are; floating arrays are cast to `dtype` when given.
+    """
+    from . import frameworks
+
+    return frameworks.load(framework).convert(tree, dtype=dtype, device=device)
+
+
+def to_numpy(tree):
+    """Framework arrays (any nesting) back to NumPy."""
+    from .frameworks._common import tree_map
+
+    def leaf(value):
+        if hasattr(value, "detach"):
+            return value.detach().cpu().numpy()
+        if hasattr(value, "__array__") and not isinstance(value, (int, float)):
+            import numpy as np
+
+            return np.asarray(value)
+        return value
+
+    return tree_map(leaf, tree)
+
+
+def default_mode(framework: str) -> str:
+    """The compiled mode of a framework: jax 'jit', torch 'compile'."""
+    from .errors import choose
+
+    choose("framework", framework, FRAMEWORKS)
+    return {"jax": "jit", "torch": "compile"}[framework]
+
+
+def transform(problem: str, transform: str, framework: str, mode: str | None = None):
+    """`problem`'s `transform` (see sciad.transforms) in `framework`, in `mode` (default: eager)."""
+    import problems as registry
+
+    from . import transforms
+
+    spec = registry.get(problem) if isinstance(problem, str) else problem
+    return transforms.build(spec, transform, framework, mode or "eager")

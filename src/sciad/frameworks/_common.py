@@ -1,0 +1,39 @@
+"""Tree helpers shared by the adapters: structures are nested dicts, tuples and lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from ..errors import SciadError, choose
+from ..spec import DTYPES
+
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def tree_map(fn: Callable, tree):
+    if isinstance(tree, Mapping):
+        return {key: tree_map(fn, value) for key, value in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(tree_map(fn, value) for value in tree)
+    return fn(tree)
+
+
+def check_options(dtype, device) -> None:
+    if dtype is not None:
+        choose("dtype", dtype, DTYPES)
+    if device is not None:
+        choose("device", device, DEVICES)
+
+
+def numpy_leaf(value, framework: str) -> np.ndarray:
+    """A NumPy array for conversion, or raise for a value that is neither array nor Python scalar."""
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, np.generic):
+        return np.asarray(value)
+    raise SciadError(
+        f"cannot convert {type(value).__name__} to {framework}; NumPy arrays, Python scalars and "
+        "nested dicts, tuples and lists of them are accepted"
+    )

@@ -1,0 +1,91 @@
+"""The JAX adapter. Importing it enables float64 — before any array exists — and full-precision matmuls."""
+
+from __future__ import annotations
+
+import jax
+
+# x64 must be on before the first array is created, or float64 inputs silently become float32.
+jax.config.update("jax_enable_x64", True)
+# On GPUs JAX would compute float32 matmuls in TF32; torch does not. Parity needs both in IEEE fp32.
+jax.config.update("jax_default_matmul_precision", "highest")
+
+import equinox as eqx  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from ..errors import SciadError  # noqa: E402
+from ._common import check_options, numpy_leaf, tree_map  # noqa: E402
+
+
+class Adapter:
+    name = "jax"
+    array_types = (jax.Array,)
+
+    # -- conversion -------------------------------------------------------------------------------
+
+    def device(self, device: str | None):
+        if device in (None, "cpu"):
+            return jax.devices("cpu")[0]
+        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        if device == "auto":
+            return gpus[0] if gpus else jax.devices("cpu")[0]
+        if not gpus:
+            raise SciadError("device 'cuda' was asked for, but JAX sees no GPU; devices are: cpu")
+        return gpus[0]
+
+    def convert(self, tree, dtype: str | None = None, device: str | None = None):
+        check_options(dtype, device)
+        target = self.device(device)
+
+        def leaf(value):
+            if isinstance(value, (bool, int, float)):
+                return value  # Python scalars stay static: step counts, constants
+            if isinstance(value, jax.Array):
+                array = value
+            else:
+                array = jnp.asarray(numpy_leaf(value, "jax"))
+            if dtype is not None and jnp.issubdtype(array.dtype, jnp.floating):
+                array = array.astype(dtype)
+            return jax.device_put(array, target)
+
+        return tree_map(leaf, tree)
+
+    def to_numpy(self, tree):
+        return tree_map(lambda v: np.asarray(v) if isinstance(v, (jax.Array, np.ndarray)) else v, tree)
+
+    def sync(self, tree):
+        return jax.block_until_ready(tree)
+
+    def device_name(self, tree) -> str:
+        leaves = [leaf for leaf in jax.tree_util.tree_leaves(tree) if isinstance(leaf, jax.Array)]
+        return "cuda" if leaves and leaves[0].devices().pop().platform == "gpu" else "cpu"
+
+    # -- modes ------------------------------------------------------------------------------------
+
+    def compile(self, fn, mode: str):
+        # filter_jit traces arrays and keeps Python scalars static (step counts drive lax.scan lengths).
+        return eqx.filter_jit(fn) if mode == "jit" else fn
+
+    # -- primitive transforms, with one calling convention for both frameworks -------------------
+
+    grad = staticmethod(jax.grad)
+    jacfwd = staticmethod(jax.jacfwd)
+    jacrev = staticmethod(jax.jacrev)
+    hessian = staticmethod(jax.hessian)
+
+    @staticmethod
+    def value_and_grad(fn):
+        return jax.value_and_grad(fn)
+
+    @staticmethod
+    def jvp(fn, primal, tangent):
+        return jax.jvp(fn, (primal,), (tangent,))
+
+    @staticmethod
+    def vjp(fn, primal, cotangent):
+        out, pullback = jax.vjp(fn, primal)
+        return out, pullback(cotangent)[0]
+
+    @staticmethod
+    def vmap(fn, in_dims):
+        return jax.vmap(fn, in_axes=in_dims)

@@ -1,0 +1,94 @@
+"""The torch adapter (torch.func). Importing it turns TF32 off so float32 parity means IEEE fp32."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.func
+
+from ..errors import SciadError
+from ._common import check_options, numpy_leaf, tree_map
+
+torch.set_float32_matmul_precision("highest")
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+
+
+class Adapter:
+    name = "torch"
+    array_types = (torch.Tensor,)
+
+    # -- conversion -------------------------------------------------------------------------------
+
+    def device(self, device: str | None) -> torch.device:
+        if device in (None, "cpu"):
+            return torch.device("cpu")
+        if device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            raise SciadError("device 'cuda' was asked for, but torch sees no GPU; devices are: cpu")
+        return torch.device("cuda")
+
+    def convert(self, tree, dtype: str | None = None, device: str | None = None):
+        check_options(dtype, device)
+        target = self.device(device)
+
+        def leaf(value):
+            if isinstance(value, (bool, int, float)):
+                return value  # Python scalars stay Python: loop counts, constants
+            tensor = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(numpy_leaf(value, "torch")))
+            if dtype is not None and tensor.is_floating_point():
+                tensor = tensor.to(getattr(torch, dtype))
+            return tensor.to(target)
+
+        return tree_map(leaf, tree)
+
+    def to_numpy(self, tree):
+        return tree_map(lambda v: v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v, tree)
+
+    def sync(self, tree):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        return tree
+
+    def device_name(self, tree) -> str:
+        found = []
+        tree_map(lambda v: found.append(v.device.type) if isinstance(v, torch.Tensor) else None, tree)
+        return found[0] if found else "cpu"
+
+    # -- modes ------------------------------------------------------------------------------------
+
+    def compile(self, fn, mode: str):
+        # torch.compile outside the torch.func transform: dynamo traces through functorch transforms.
+        return torch.compile(fn) if mode == "compile" else fn
+
+    # -- primitive transforms, with one calling convention for both frameworks -------------------
+
+    grad = staticmethod(torch.func.grad)
+    jacfwd = staticmethod(torch.func.jacfwd)
+    jacrev = staticmethod(torch.func.jacrev)
+    hessian = staticmethod(torch.func.hessian)
+
+    @staticmethod
+    def value_and_grad(fn):
+        # torch.func.grad_and_value returns (grad, value): the reverse of jax.value_and_grad.
+        grad_and_value = torch.func.grad_and_value(fn)
+
+        def value_and_grad(*inputs):
+            gradient, value = grad_and_value(*inputs)
+            return value, gradient
+
+        return value_and_grad
+
+    @staticmethod
+    def jvp(fn, primal, tangent):
+        return torch.func.jvp(fn, (primal,), (tangent,))
+
+    @staticmethod
+    def vjp(fn, primal, cotangent):
+        out, pullback = torch.func.vjp(fn, primal)
+        return out, pullback(cotangent)[0]
+
+    @staticmethod
+    def vmap(fn, in_dims):
+        return torch.func.vmap(fn, in_dims=in_dims)

@@ -1,0 +1,378 @@
+"""The `Problem` record: one per problem, validated when built, drives every test cell and benchmark case.
+
+A problem package (``problems/<name>/__init__.py``) is NumPy only: it states the maths, builds inputs
+and references, and declares a `Problem`. The framework implementations live beside it in
+``jax_impl.py`` and ``torch_impl.py``; `Problem.implementation(framework)` imports one on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+from collections.abc import Callable, Mapping
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+import numpy as np
+
+from .errors import SciadError, choose
+
+FRAMEWORKS = ("jax", "torch")
+MODES = {"jax": ("jit", "eager"), "torch": ("eager", "compile")}
+DTYPES = ("float64", "float32")
+
+# Transforms every framework builds the same way (see transforms.py), and which function of the
+# implementation each one applies to: the scalar objective, the problem's vector map, or the
+# per-sample loss.
+GENERIC_TRANSFORMS = {
+    "value": "objective",
+    "grad": "objective",
+    "value_and_grad": "objective",
+    "hessian": "objective",
+    "hvp_fwd_rev": "objective",
+    "hvp_rev_rev": "objective",
+    "vmap": "objective",
+    "jvp": "vector_map",
+    "vjp": "vector_map",
+    "jacfwd": "vector_map",
+    "jacrev": "vector_map",
+    "per_sample_grad": "per_sample",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Input layout: symbolic shapes, checked on concrete inputs before any framework sees them.
+
+
+@dataclasses.dataclass(frozen=True)
+class Ints:
+    """An integer array argument (indices, counts); its shape uses the same symbolic dimensions."""
+
+    shape: tuple = ()
+
+
+def _describe(value) -> str:
+    if isinstance(value, (bool, int, float)):
+        return f"{type(value).__name__} {value!r}"
+    shape = tuple(getattr(value, "shape", ()))
+    dtype = str(getattr(value, "dtype", type(value).__name__)).replace("torch.", "")
+    return f"array of shape {shape} and dtype {dtype}"
+
+
+def _dtype_name(value) -> str:
+    return str(value.dtype).replace("torch.", "")
+
+
+def _is_floating(value) -> bool:
+    return _dtype_name(value) in ("float64", "float32", "float16", "bfloat16")
+
+
+def _has_nan(value) -> bool:
+    try:
+        return bool(np.isnan(np.asarray(_host(value), dtype=np.float64)).any())
+    except TypeError:
+        return False  # a traced value: only concrete inputs are checked
+
+
+def _host(value):
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """The argument layout of a problem, as CATALOGUE.md fixes it.
+
+    `y` and each entry of `args` is one of: a tuple of dimension names or integers (a floating array of
+    that shape), `Ints(shape)` (an integer array), or the type `float` / `int` (a Python scalar).
+    A dimension name binds to the same length everywhere it appears.
+    """
+
+    y: Any
+    args: Mapping[str, Any]
+
+    def check(self, y, args, *, problem: str, batched: bool = False) -> str:
+        """Validate concrete inputs; return their floating dtype. Raise `SciadError` on a mismatch."""
+        dims: dict[str, int] = {}
+        dtypes: set[str] = set()
+        if not isinstance(args, Mapping):
+            raise SciadError(f"args for problem {problem!r} must be a dict with keys {sorted(self.args)}; got {type(args).__name__}")
+        if set(args) != set(self.args):
+            raise SciadError(
+                f"args for problem {problem!r} have keys {sorted(args)}; expected exactly {sorted(self.args)}"
+            )
+        if isinstance(self.y, Mapping):
+            if not isinstance(y, Mapping) or set(y) != set(self.y):
+                got = sorted(y) if isinstance(y, Mapping) else _describe(y)
+                raise SciadError(f"y for problem {problem!r} must be a dict with keys {sorted(self.y)}; got {got}")
+            for key, shape in self.y.items():
+                self._check_leaf(f"y[{key!r}]", y[key], shape, dims, dtypes, problem, batched)
+        else:
+            self._check_leaf("y", y, self.y, dims, dtypes, problem, batched)
+        for key, kind in self.args.items():
+            self._check_leaf(f"args[{key!r}]", args[key], kind, dims, dtypes, problem, False)
+        if len(dtypes) > 1:
+            raise SciadError(
+                f"inputs of problem {problem!r} mix floating dtypes {sorted(dtypes)}; convert them all to one "
+                "dtype (sciad.convert(..., dtype=...))"
+            )
+        return dtypes.pop() if dtypes else "float64"
+
+    @staticmethod
+    def _check_leaf(where, value, kind, dims, dtypes, problem, batched):
+        if kind in (float, int):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if kind is int:
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            if not ok:
+                raise SciadError(f"{where} of problem {problem!r} must be a Python {kind.__name__}; got {_describe(value)}")
+            if kind is float and math.isnan(value):
+                raise SciadError(f"{where} of problem {problem!r} is NaN; a finite number is accepted")
+            return
+        integer = isinstance(kind, Ints)
+        shape = kind.shape if integer else kind
+        if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+            raise SciadError(f"{where} of problem {problem!r} must be an array of shape {shape}; got {_describe(value)}")
+        actual = tuple(value.shape)
+        if batched:
+            actual = actual[1:]
+        if len(actual) != len(shape):
+            raise SciadError(
+                f"{where} of problem {problem!r} has shape {tuple(value.shape)}; expected {'(batch, ' if batched else '('}"
+                f"{', '.join(map(str, shape))}{')' if shape or batched else ')'}"
+            )
+        for name, length in zip(shape, actual):
+            expected = dims.setdefault(name, length) if isinstance(name, str) else name
+            if expected != length:
+                raise SciadError(
+                    f"{where} of problem {problem!r} has shape {tuple(value.shape)}, but dimension {name!r} "
+                    f"is {expected} elsewhere in the inputs"
+                )
+        if integer:
+            if _is_floating(value):
+                raise SciadError(f"{where} of problem {problem!r} must hold integers; got {_describe(value)}")
+            return
+        if not _is_floating(value):
+            raise SciadError(f"{where} of problem {problem!r} must be float64 or float32; got {_describe(value)}")
+        dtypes.add(_dtype_name(value))
+        if _has_nan(value):
+            raise SciadError(f"{where} of problem {problem!r} contains NaN; finite inputs are accepted")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    """A tolerance on the metric |x−y| / max(1, |x|+|y|), per dtype, with the reason it is what it is."""
+
+    float64: float
+    float32: float
+    reason: str = ""
+
+    def __post_init__(self):
+        if not (0 < self.float64 <= self.float32):
+            raise SciadError(f"tolerance {self} must satisfy 0 < float64 <= float32")
+
+    def __getitem__(self, dtype: str) -> float:
+        return getattr(self, dtype)
+
+
+# Two frameworks computing the same discrete maths in float64 agree to roundoff.
+SAME_MATHS = Tolerance(1e-10, 1e-4, "same discrete maths in both; float32 roundoff through the computation")
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownFailure:
+    """A transform cell that cannot work upstream today; run as a strict xfail carrying `reason`."""
+
+    framework: str
+    transform: str
+    reason: str
+    mode: str | None = None  # None: every mode of the framework
+
+    def matches(self, framework: str, transform: str, mode: str) -> bool:
+        return (self.framework, self.transform) == (framework, transform) and self.mode in (None, mode)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """Independent NumPy float64 references. Only `value` is required; missing derivatives are derived.
+
+    Derivatives not given in closed form are taken from the function below them: by complex step
+    (exact to roundoff) when `complex_step` is true — the functions then accept complex inputs — and by
+    central differences otherwise (the spec then states a looser `reference_tolerance`).
+    """
+
+    value: Callable
+    grad: Callable | None = None
+    hessian: Callable | None = None  # returns the (P, P) matrix over the flattened y
+    vector_map: Callable | None = None
+    jacobian: Callable | None = None  # returns the (M, P) matrix
+    per_sample_grad: Callable | None = None  # returns (n, *y.shape)
+    complex_step: bool = False
+    fd_step: float = 6e-6  # central-difference step, scaled by max(1, |x_i|): about cbrt(machine epsilon)
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A problem-specific transform: a generic transform applied to another function of the
+    implementation (a custom derivative rule, a checkpointed objective, the energy of a system).
+
+    `reference` is that function's reference; None means it computes the objective (or the vector
+    map), only differently, so the problem's own reference applies.
+    """
+
+    base: str
+    function: str
+    reference: Reference | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One problem of the catalogue. Built once in its package; validated on construction."""
+
+    name: str
+    summary: str
+    build: Callable  # build(rng, **size_parameters) -> (y, args), all float64 NumPy
+    sizes: Mapping[str, Mapping[str, Any]]  # size name -> parameters of `build`
+    layout: Layout
+    reference: Reference
+    transforms: tuple[str, ...]
+    vector_map: str | None = None  # the implementation's vector-valued map, if any
+    per_sample: tuple[str, tuple[str, ...]] | None = None  # (loss function name, args keys with a sample axis)
+    functions: tuple[str, ...] = ()  # further public functions both implementations expose
+    variants: Mapping[str, Variant] = dataclasses.field(default_factory=dict)  # problem-specific transforms
+    transform_sizes: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # transforms limited to some sizes
+    tolerance: Tolerance = SAME_MATHS  # JAX against torch, and against exact references
+    reference_tolerance: Mapping[str, Tolerance] = dataclasses.field(default_factory=dict)  # looser, per transform, with reasons
+    known_failures: tuple[KnownFailure, ...] = ()
+    sweep: tuple[str, tuple[int, ...]] | None = None  # benchmark sweep: (size parameter, values)
+    batch: int = 3  # batch length of vmap cells in the parity suite
+
+    def __post_init__(self):
+        if not self.name.isidentifier():
+            raise SciadError(f"problem name {self.name!r} must be a Python identifier")
+        for required in ("small", "bench"):
+            if required not in self.sizes:
+                raise SciadError(f"problem {self.name!r} must define size {required!r}; it has {sorted(self.sizes)}")
+        for transform in self.transforms:
+            base = self.base_transform(transform)
+            choose("transform", base, tuple(GENERIC_TRANSFORMS), f"named by transform {transform!r} of problem {self.name!r}")
+            target = GENERIC_TRANSFORMS[base]
+            if target == "vector_map" and self.vector_map is None and transform not in self.variants:
+                raise SciadError(f"problem {self.name!r} lists {transform!r}, which needs a vector map; set vector_map=")
+            if target == "per_sample" and self.per_sample is None:
+                raise SciadError(f"problem {self.name!r} lists {transform!r}, which needs per_sample=(loss, keys)")
+        for variant in self.variants:
+            if variant not in self.transforms:
+                raise SciadError(f"variant {variant!r} of problem {self.name!r} is not in its transforms")
+        for transform, sizes in self.transform_sizes.items():
+            for size in sizes:
+                choose("size", size, tuple(self.sizes), f"in transform_sizes[{transform!r}] of problem {self.name!r}")
+        for transform in self.reference_tolerance:
+            choose("transform", transform, self.transforms, f"in reference_tolerance of problem {self.name!r}")
+        for failure in self.known_failures:
+            choose("framework", failure.framework, FRAMEWORKS, f"in a known failure of problem {self.name!r}")
+            choose("transform", failure.transform, self.transforms, f"in a known failure of problem {self.name!r}")
+            if not failure.reason:
+                raise SciadError(f"known failure {failure} of problem {self.name!r} must carry its upstream reason")
+        # Records are immutable: freeze the mappings too.
+        for field in ("sizes", "variants", "transform_sizes", "reference_tolerance"):
+            object.__setattr__(self, field, MappingProxyType(dict(getattr(self, field))))
+
+    # -- names -----------------------------------------------------------------------------------
+
+    def base_transform(self, transform: str) -> str:
+        return self.variants[transform].base if transform in self.variants else transform
+
+    def function_for(self, transform: str) -> str:
+        """The implementation function a transform applies to."""
+        if transform in self.variants:
+            return self.variants[transform].function
+        target = GENERIC_TRANSFORMS[transform]
+        if target == "vector_map":
+            return self.vector_map
+        if target == "per_sample":
+            return self.per_sample[0]
+        return "objective"
+
+    def public_functions(self) -> tuple[str, ...]:
+        names = ["objective", *self.functions]
+        if self.vector_map:
+            names.append(self.vector_map)
+        if self.per_sample:
+            names.append(self.per_sample[0])
+        names += [variant.function for variant in self.variants.values()]
+        return tuple(dict.fromkeys(names))
+
+    def sizes_for(self, transform: str) -> tuple[str, ...]:
+        self.check_transform(transform)
+        return tuple(self.transform_sizes.get(transform, self.sizes))
+
+    def check_transform(self, transform: str) -> None:
+        choose("transform", transform, self.transforms, f"for problem {self.name!r}")
+
+    def known_failure(self, framework: str, transform: str, mode: str) -> KnownFailure | None:
+        return next((f for f in self.known_failures if f.matches(framework, transform, mode)), None)
+
+    def reference_for(self, transform: str) -> Reference:
+        variant = self.variants.get(transform)
+        return variant.reference if variant and variant.reference else self.reference
+
+    def reference_tolerance_for(self, transform: str) -> Tolerance:
+        return self.reference_tolerance.get(transform, self.tolerance)
+
+    # -- inputs and references ------------------------------------------------------------------
+
+    def make_inputs(self, size: str = "small", seed: int = 0, dtype: str = "float64", **overrides):
+        """NumPy inputs `(y, args)` of a named size; floating arrays cast to `dtype`.
+
+        `overrides` replace size parameters (the benchmark's sweep uses this).
+        """
+        choose("size", size, tuple(self.sizes), f"for problem {self.name!r}")
+        choose("dtype", dtype, DTYPES)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise SciadError(f"seed {seed!r} is not accepted; a non-negative integer is")
+        parameters = dict(self.sizes[size])
+        for key, value in overrides.items():
+            choose("size parameter", key, tuple(parameters), f"for problem {self.name!r}")
+            parameters[key] = value
+        y, args = self.build(np.random.default_rng(seed), **parameters)
+        return cast(y, dtype), cast(args, dtype)
+
+    def make_batch(self, size: str = "small", seed: int = 0, dtype: str = "float64", batch: int | None = None):
+        """A batch of `y` (stacked along a new leading axis) sharing the `args` of `seed`."""
+        batch = self.batch if batch is None else batch
+        y, args = self.make_inputs(size, seed, dtype)
+        ys = [y] + [self.make_inputs(size, seed + 1 + i, dtype)[0] for i in range(batch - 1)]
+        if isinstance(y, Mapping):
+            return {key: np.stack([item[key] for item in ys]) for key in y}, args
+        return np.stack(ys), args
+
+    def reference_value(self, y, args) -> float:
+        return float(self.reference.value(y, args))
+
+    def validate(self, y, args, batched: bool = False) -> str:
+        """Check inputs against the catalogue layout; return their floating dtype."""
+        return self.layout.check(y, args, problem=self.name, batched=batched)
+
+    def implementation(self, framework: str) -> ModuleType:
+        choose("framework", framework, FRAMEWORKS)
+        from . import frameworks
+
+        frameworks.load(framework)  # configure the framework (x64, precision) before the module builds arrays
+        return importlib.import_module(f"problems.{self.name}.{framework}_impl")
+
+
+def cast(tree, dtype: str):
+    """Cast the floating NumPy arrays of a nested structure to `dtype`; everything else as it is."""
+    if isinstance(tree, Mapping):
+        return {key: cast(value, dtype) for key, value in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(cast(value, dtype) for value in tree)
+    if isinstance(tree, np.ndarray) and np.issubdtype(tree.dtype, np.floating):
+        return tree.astype(dtype)
+    return tree

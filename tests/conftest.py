@@ -1,0 +1,24 @@
+"""Suite-wide settings: a project-local inductor cache, Hypothesis profiles, framework fixtures."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+# The default inductor cache under /tmp is shared with other processes on the machine.
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(pathlib.Path(__file__).resolve().parent.parent / ".cache" / "inductor"))
+
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# deadline=None: the first example of a property pays JIT compilation. Few examples per property keep
+# the suite inside its time budget on a 2-core machine; `--hypothesis-profile=thorough` runs more.
+settings.register_profile("default", deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("SCIAD_HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(params=["jax", "torch"])
+def framework(request):
+    """Each property runs once per framework."""
+    return request.param
