@@ -17,10 +17,10 @@ from sciad.spec import Problem
 
 REGISTERED = (
     "rosenbrock",
-    # "logistic_regression",
-    # "lennard_jones",
-    # "nbody",
-    # "lotka_volterra",
+    "logistic_regression",
+    "lennard_jones",
+    "nbody",
+    "lotka_volterra",
 )
 
 SPECS: tuple[Problem, ...] = tuple(importlib.import_module(f"{__name__}.{name}").SPEC for name in REGISTERED)

@@ -224,3 +224,79 @@ def expected_batch(reference: Reference, ys, args) -> dict[str, np.ndarray]:
     else:
         members = list(ys)
     return {"grads": np.concatenate([ReferenceModel(reference, member, args).grad() for member in members])}
+
+
+# ---------------------------------------------------------------------------------------------
+# A cheap check at benchmark sizes: project the output on random directions and compare with
+# directional derivatives of the reference (JAX's check_grads idea), O(1) reference evaluations.
+
+
+def _directional(phi: Callable[[np.ndarray], float], x: np.ndarray, v: np.ndarray, *, complex_ok: bool, step: float) -> float:
+    if complex_ok:
+        return float(np.imag(phi(x + 1j * COMPLEX_STEP * v)) / COMPLEX_STEP)
+    h = step * max(1.0, float(np.abs(x).max()))
+    return float((phi(x + h * v) - phi(x - h * v)) / (2 * h))
+
+
+def projected(reference: Reference, base: str, y, args, extra, out, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """(expected, actual) projections of a transform's NumPy output `out` on random unit directions."""
+    rng = np.random.default_rng(seed)
+    cs, step = reference.complex_step, reference.fd_step
+    if base == "vmap":
+        member = {k: v[0] for k, v in y.items()} if isinstance(y, Mapping) else y[0]
+        first = {k: v[0] for k, v in out.items()} if isinstance(out, Mapping) else out[0]
+        return projected(reference, "grad", member, args, None, first, seed)
+    x = ravel(y).astype(np.float64)
+    unravel = unraveler(y)
+
+    def unit(size):
+        d = rng.standard_normal(size)
+        return d / np.linalg.norm(d)
+
+    def f(z):
+        return reference.value(unravel(z), args)
+
+    def grad_along(z, w):  # ⟨∇f(z), w⟩, complex-safe when the closed-form gradient is
+        if reference.grad is not None:
+            return ravel(reference.grad(unravel(z), args)) @ w
+        return _directional(f, z, w, complex_ok=cs, step=step)
+
+    def second(v, w):  # wᵀ H v
+        inner_cs = cs and reference.grad is not None
+        return _directional(lambda z: grad_along(z, w), x, v, complex_ok=inner_cs, step=step)
+
+    v = unit(x.size)
+    if base == "value":
+        return np.array([f(x)]), np.array([float(out)])
+    if base == "grad":
+        return np.array([_directional(f, x, v, complex_ok=cs, step=step)]), np.array([ravel(out) @ v])
+    if base == "value_and_grad":
+        expected = [f(x), _directional(f, x, v, complex_ok=cs, step=step)]
+        return np.array(expected), np.array([float(out[0]), ravel(out[1]) @ v])
+    if base in ("hessian", "hvp_fwd_rev", "hvp_rev_rev"):
+        if base != "hessian":
+            v = ravel(extra)
+        w = unit(x.size)
+        actual = w @ (y_by_y(out, y) @ v) if base == "hessian" else ravel(out) @ w
+        return np.array([second(v, w)]), np.array([actual])
+    if base == "per_sample_grad":
+        expected = rows_by_y(reference.per_sample_grad(y, args), 1)
+        w = rng.standard_normal(expected.shape)
+        return np.array([np.sum(expected * w)]), np.array([np.sum(rows_by_y(out, 1) * w)])
+    # Vector maps: project the output on w and differentiate ⟨F, w⟩ along v.
+    value_out = ravel(out[0]) if base in ("jvp", "vjp") else None
+    fx = ravel(reference.vector_map(y, args))
+    w = ravel(extra) if base == "vjp" else unit(fx.size)
+
+    def projected_map(z):
+        return ravel(reference.vector_map(unravel(z), args)) @ w
+
+    expected = [_directional(projected_map, x, v, complex_ok=cs, step=step)]
+    if base == "jvp":
+        v = ravel(extra)
+        expected = [fx @ w, _directional(projected_map, x, v, complex_ok=cs, step=step)]
+        return np.array(expected), np.array([value_out @ w, ravel(out[1]) @ w])
+    if base == "vjp":
+        return np.array([fx @ w, expected[0]]), np.array([value_out @ w, ravel(out[1]) @ v])
+    jac = rows_by_y(out, np.ndim(reference.vector_map(y, args)))
+    return np.array(expected), np.array([w @ (jac @ v)])

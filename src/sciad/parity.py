@@ -14,7 +14,7 @@ import traceback
 
 import numpy as np
 
-from . import checks
+from . import checks, transforms
 from .errors import SciadError
 from .spec import DTYPES, FRAMEWORKS, MODES, Problem, cast
 
@@ -96,24 +96,7 @@ def known_failure(spec: Problem, cell: Cell) -> str | None:
 
 
 def _inputs(spec: Problem, transform: str, dtype: str):
-    """NumPy inputs of a cell: (y, args, extra) in `dtype`, identical for both frameworks."""
-    base = spec.base_transform(transform)
-    if base == "vmap":
-        y, args = spec.make_batch(SIZE, SEED, dtype)
-        return y, args, ()
-    y, args = spec.make_inputs(SIZE, SEED, dtype)
-    from .transforms import EXTRA_INPUT
-
-    kind = EXTRA_INPUT.get(base)
-    if kind is None:
-        return y, args, ()
-    rng = np.random.default_rng(EXTRA_SEED)
-    if kind == "tangent":
-        like = y
-    else:  # a cotangent shaped like the vector map's output
-        like = spec.reference_for(transform).vector_map(cast(y, "float64"), cast(args, "float64"))
-    extra = checks.unraveler(like)(rng.standard_normal(checks.ravel(like).size))
-    return y, args, (cast(extra, dtype),)
+    return transforms.inputs(spec, transform, SIZE, dtype, SEED)
 
 
 def _map_ndim(reference, y, args) -> int:

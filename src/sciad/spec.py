@@ -251,6 +251,7 @@ class Problem:
     known_failures: tuple[KnownFailure, ...] = ()
     sweep: tuple[str, tuple[int, ...]] | None = None  # benchmark sweep: (size parameter, values)
     batch: int = 3  # batch length of vmap cells in the parity suite
+    bench_batch: int = 32  # batch length of vmap cases in the benchmark
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -343,11 +344,12 @@ class Problem:
         y, args = self.build(np.random.default_rng(seed), **parameters)
         return cast(y, dtype), cast(args, dtype)
 
-    def make_batch(self, size: str = "small", seed: int = 0, dtype: str = "float64", batch: int | None = None):
+    def make_batch(self, size: str = "small", seed: int = 0, dtype: str = "float64", batch: int | None = None,
+                   **overrides):
         """A batch of `y` (stacked along a new leading axis) sharing the `args` of `seed`."""
         batch = self.batch if batch is None else batch
-        y, args = self.make_inputs(size, seed, dtype)
-        ys = [y] + [self.make_inputs(size, seed + 1 + i, dtype)[0] for i in range(batch - 1)]
+        y, args = self.make_inputs(size, seed, dtype, **overrides)
+        ys = [y] + [self.make_inputs(size, seed + 1 + i, dtype, **overrides)[0] for i in range(batch - 1)]
         if isinstance(y, Mapping):
             return {key: np.stack([item[key] for item in ys]) for key in y}, args
         return np.stack(ys), args

@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from . import frameworks
+import numpy as np
+
+from . import checks, frameworks
 from .errors import choose
-from .spec import MODES, Problem
+from .spec import MODES, Problem, cast
 
 # The extra input each transform takes after (y, args): a tangent like y, a cotangent like the
 # vector map's output, or nothing.
@@ -113,3 +115,25 @@ def build(spec: Problem, transform: str, framework: str, mode: str) -> Transform
     fn = getattr(impl, spec.function_for(transform))
     transformed = BUILDERS[spec.base_transform(transform)](fw, fn, spec)
     return Transformed(spec, transform, framework, mode, fw.compile(transformed, mode))
+
+
+def inputs(spec: Problem, transform: str, size: str, dtype: str, seed: int = 0, batch: int | None = None, **overrides):
+    """NumPy inputs `(y, args, extra)` for one transform, identical for both frameworks.
+
+    `extra` is `()` or a 1-tuple holding the tangent or cotangent (standard normal, seeded from
+    `seed + 1`); for `vmap`, `y` carries a leading batch axis of length `batch` (default `spec.batch`).
+    """
+    base = spec.base_transform(transform)
+    if base == "vmap":
+        y, args = spec.make_batch(size, seed, dtype, batch, **overrides)
+        return y, args, ()
+    y, args = spec.make_inputs(size, seed, dtype, **overrides)
+    kind = EXTRA_INPUT.get(base)
+    if kind is None:
+        return y, args, ()
+    if kind == "tangent":
+        like = y
+    else:  # a cotangent shaped like the vector map's output
+        like = spec.reference_for(transform).vector_map(cast(y, "float64"), cast(args, "float64"))
+    draws = np.random.default_rng(seed + 1).standard_normal(checks.ravel(like).size)
+    return y, args, (cast(checks.unraveler(like)(draws), dtype),)

@@ -33,6 +33,9 @@ class Adapter:
             raise SciadError("device 'cuda' was asked for, but JAX sees no GPU; devices are: cpu")
         return gpus[0]
 
+    def has_cuda(self) -> bool:
+        return any(d.platform == "gpu" for d in jax.devices())
+
     def convert(self, tree, dtype: str | None = None, device: str | None = None):
         check_options(dtype, device)
         target = self.device(device)

@@ -29,6 +29,9 @@ class Adapter:
             raise SciadError("device 'cuda' was asked for, but torch sees no GPU; devices are: cpu")
         return torch.device("cuda")
 
+    def has_cuda(self) -> bool:
+        return torch.cuda.is_available()
+
     def convert(self, tree, dtype: str | None = None, device: str | None = None):
         check_options(dtype, device)
         target = self.device(device)

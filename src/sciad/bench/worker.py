@@ -1,0 +1,220 @@
+"""A benchmark worker: one framework per process, started by spawn (never fork after JAX is imported).
+
+Protocol: the parent writes one JSON case per line on stdin; the worker answers each with one line
+`SCIAD_RESULT {json}` on stdout (other output from libraries is ignored by the parent). The first
+answer, before any case, is `SCIAD_RESULT {"kind": "hello", ...}` describing the worker.
+
+    python -m sciad.bench.worker FRAMEWORK THREADS
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+
+MARK = "SCIAD_RESULT "
+
+
+def _pin_threads(threads: int) -> None:
+    """Equal thread counts for both frameworks: CPU affinity (which XLA's pool follows) plus OpenMP/torch."""
+    cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, cores[:threads])
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+
+
+def _rss_bytes(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak_rss() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # resets VmHWM (peak resident set) to the current resident set
+    except OSError:
+        pass
+
+
+class Memory:
+    """Peak memory of the code between `start` and `stop`: device memory on GPU, resident set growth on CPU."""
+
+    def __init__(self, framework: str, device: str):
+        self.framework, self.device = framework, device
+
+    def start(self):
+        if self.device == "cuda" and self.framework == "torch":
+            import torch
+
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self.base = torch.cuda.memory_allocated()
+        elif self.device == "cuda":
+            import jax
+
+            stats = jax.devices("gpu")[0].memory_stats() or {}
+            self.base = stats.get("bytes_in_use", 0)
+        else:
+            _reset_peak_rss()
+            self.base = _rss_bytes("VmRSS:")
+
+    def stop(self) -> int | None:
+        if self.device == "cuda" and self.framework == "torch":
+            import torch
+
+            return int(torch.cuda.max_memory_allocated() - self.base)
+        if self.device == "cuda":
+            import jax
+
+            # JAX's peak is over the process's lifetime: a lower bound after a larger earlier case.
+            stats = jax.devices("gpu")[0].memory_stats() or {}
+            return int(stats.get("peak_bytes_in_use", 0) - self.base) if stats else None
+        return max(0, _rss_bytes("VmHWM:") - self.base)
+
+
+def _compile_counter(framework: str):
+    """A function returning how many traces (JAX) or graphs (torch.compile) were made so far."""
+    if framework == "torch":
+        from torch._dynamo.utils import counters
+
+        return lambda: int(counters["stats"].get("unique_graphs", 0))
+    return None
+
+
+def _cost_analysis(fn, inputs) -> dict:
+    """XLA's flop and byte estimates for a jitted call, where JAX provides them."""
+    try:
+        import equinox as eqx
+        import jax
+
+        dynamic, static = eqx.partition(inputs, eqx.is_array)
+        compiled = jax.jit(lambda d: fn(*eqx.combine(d, static))).lower(dynamic).compile()
+        cost = compiled.cost_analysis()
+        cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+        return {"flops": float(cost.get("flops", 0.0)) or None, "bytes_accessed": float(cost.get("bytes accessed", 0.0)) or None}
+    except Exception:  # noqa: BLE001 — cost analysis is optional metadata
+        return {}
+
+
+def run_case(case: dict, options: dict) -> dict:
+    import problems
+    from sciad import checks, frameworks, spec as spec_module, transforms
+    from sciad.bench.cases import Case
+
+    case_obj = Case(**case)
+    spec = problems.get(case_obj.problem)
+    fw = frameworks.load(case_obj.framework)
+    record = dict(case, device_requested=case["device"], status="ok", error=None)
+    if case_obj.device == "cuda" and not fw.has_cuda():
+        return dict(record, status="unsupported", error="no CUDA device visible to this framework")
+    failure = spec.known_failure(case_obj.framework, case_obj.transform, case_obj.mode)
+    if failure:
+        return dict(record, status="known_failure", error=failure.reason)
+
+    size, overrides = case_obj.size_arguments(spec)
+    y, args, extra = transforms.inputs(spec, case_obj.transform, size, case_obj.dtype, batch=spec.bench_batch, **overrides)
+    record["size_parameters"] = {**spec.sizes[size], **overrides}
+    transformed = transforms.build(spec, case_obj.transform, case_obj.framework, "eager")
+    traces = [0]
+
+    def counted(*inputs):  # runs once per JAX trace: counts (re)compilations
+        traces[0] += 1
+        return transformed.raw(*inputs)
+
+    fn = fw.compile(counted if case_obj.framework == "jax" else transformed.raw, case_obj.mode)
+    inputs = fw.convert((y, args, *extra), device=case_obj.device)
+    spec.validate(inputs[0], inputs[1], batched=spec.base_transform(case_obj.transform) == "vmap")
+    record["device"] = fw.device_name(inputs)
+    graphs = _compile_counter(case_obj.framework)
+    graphs_before = graphs() if graphs else 0
+    memory = Memory(case_obj.framework, record["device"])
+
+    # First call: trace + compile + run, timed on its own.
+    memory.start()
+    started = time.perf_counter()
+    out = fw.sync(fn(*inputs))
+    record["first_call_s"] = time.perf_counter() - started
+
+    # Validity against the reference, before any timing counts.
+    reference = spec.reference_for(case_obj.transform)
+    as64 = [spec_module.cast(part, "float64") for part in (y, args, *extra)]
+    expected, actual = checks.projected(reference, spec.base_transform(case_obj.transform), as64[0], as64[1],
+                                        as64[2] if extra else None, fw.to_numpy(out))
+    err = checks.error({"p": expected}, {"p": actual})
+    tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
+    record.update(check_error=err, check_tolerance=tolerance)
+    if not err <= tolerance:
+        return dict(record, status="invalid", error=f"projected error {err:.3g} exceeds {tolerance:.1g}")
+
+    times = []
+    total = 0.0
+    while (len(times) < options["min_runs"] or total < options["min_time"]) and len(times) < options["max_runs"]:
+        started = time.perf_counter()
+        fw.sync(fn(*inputs))
+        elapsed = time.perf_counter() - started
+        times.append(elapsed)
+        total += elapsed
+    record["peak_mem_bytes"] = memory.stop()
+
+    # A bare loop of the same callable, one wait at the end: the floor the harness's median is held to.
+    started = time.perf_counter()
+    for _ in range(len(times)):
+        out = fn(*inputs)
+    fw.sync(out)
+    record["bare_loop_s"] = (time.perf_counter() - started) / len(times)
+
+    q1, _, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else (times[0], None, times[0])
+    record.update(median_s=statistics.median(times), min_s=min(times), iqr_s=q3 - q1, runs=len(times))
+    if case_obj.framework == "jax" and case_obj.mode == "jit":
+        record["compilations"] = traces[0]
+        cost = _cost_analysis(transformed.raw, inputs)
+        record.update(cost)
+        if cost.get("flops"):
+            record["gflops_per_s"] = cost["flops"] / record["median_s"] / 1e9
+        if cost.get("bytes_accessed"):
+            record["gbytes_per_s"] = cost["bytes_accessed"] / record["median_s"] / 1e9
+    elif graphs and case_obj.mode == "compile":
+        record["compilations"] = graphs() - graphs_before
+    return record
+
+
+# The benchmark's check catches wrong results at large sizes, not roundoff: its tolerance is at least this.
+VALIDITY = {"float64": 1e-8, "float32": 1e-3}
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    framework, threads = argv[0], int(argv[1])
+    _pin_threads(threads)
+    from sciad import frameworks
+
+    fw = frameworks.load(framework)
+    if framework == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    out = sys.stdout
+    sys.stdout = sys.stderr  # library chatter must not reach the protocol stream
+    out.write(MARK + json.dumps({"kind": "hello", "framework": framework, "threads": threads,
+                                 "affinity": sorted(os.sched_getaffinity(0)), "adapter": fw.name}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            record = run_case(request["case"], request["options"])
+        except Exception as exc:  # noqa: BLE001 — a failing case is data; the run goes on
+            text = str(exc).strip().splitlines()
+            record = dict(request["case"], status="error", error=f"{type(exc).__name__}: {text[0] if text else ''}")
+        out.write(MARK + json.dumps(record, default=float) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

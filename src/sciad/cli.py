@@ -1,0 +1,131 @@
+"""`sciad list | check | bench | report` — the command line.
+
+Bad input (an unknown name, a bad option value) is one sentence on stderr and exit code 2, never a
+traceback. `check` exits 1 when a cell fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .errors import SciadError, choose
+from .spec import DTYPES, FRAMEWORKS
+
+
+def _console():
+    from rich.console import Console
+
+    # Piped output (CI logs, files) gets wide tables rather than names folded at 80 columns.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _selected_specs(names):
+    import problems
+
+    for name in names or ():
+        choose("problem", name, problems.names())
+    return [problems.get(n) for n in names] if names else list(problems.SPECS)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def cmd_list(options) -> int:
+    from rich.table import Table
+
+    table = Table(title="sciad problems", show_lines=False)
+    for column in ("problem", "transforms", "sizes", "summary"):
+        table.add_column(column, overflow="fold")
+    for spec in _selected_specs(options.problem):
+        sizes = ", ".join(f"{name} ({', '.join(f'{k}={v}' for k, v in params.items())})" for name, params in spec.sizes.items())
+        table.add_row(spec.name, ", ".join(spec.transforms), sizes, spec.summary)
+    _console().print(table)
+    return 0
+
+
+def cmd_check(options) -> int:
+    from . import parity
+
+    specs = _selected_specs(options.problem)
+    frameworks = tuple(options.framework or FRAMEWORKS)
+    dtypes = tuple(options.dtype or DTYPES)
+    for framework in frameworks:
+        choose("framework", framework, FRAMEWORKS)
+    for dtype in dtypes:
+        choose("dtype", dtype, DTYPES)
+    _use_local_inductor_cache()
+    cells = parity.cells(specs, frameworks, dtypes)
+    console = _console()
+    console.print(f"{len(cells)} cells on this host ({', '.join(frameworks)}; {', '.join(dtypes)})")
+    console.print(f"{'cell':<58} {'max error':>10} {'tolerance':>9}  status")
+    counts = {"pass": 0, "fail": 0, "xfail": 0, "xpass": 0}
+    started = time.perf_counter()
+    for cell in cells:
+        result = parity.run(cell)
+        counts[result.status] += 1
+        style = {"pass": "green", "xfail": "yellow"}.get(result.status, "bold red")
+        console.print(
+            f"{cell.id:<58} {result.error:>10.2e} {result.tolerance:>9.0e}  [{style}]{result.status}[/{style}]"
+        )
+        if not result.passed:
+            console.print(f"    {result.message}", markup=False)
+        elif result.known_failure:
+            console.print(f"    known failure: {result.known_failure}", markup=False)
+    failed = counts["fail"] + counts["xpass"]
+    passed = counts["pass"] + counts["xfail"]
+    console.print(f"({counts['xfail']} known upstream failures as expected, {counts['xpass']} unexpectedly working; "
+                  f"{time.perf_counter() - started:.1f} s)")
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+def _use_local_inductor_cache() -> None:
+    # The default inductor cache under /tmp is shared with every other process on the machine.
+    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.abspath(os.path.join(".cache", "inductor")))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one sentence, exit 2, no traceback (argparse's own convention)
+        self.exit(2, f"sciad: error: {message}\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = _Parser(prog="sciad", description="JAX vs PyTorch (torch.func): parity checks and benchmarks of function transforms.")
+    sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = sub.add_parser("list", help="problems, their transforms and sizes")
+    listing.add_argument("--problem", action="append", metavar="P", help="only this problem (repeatable)")
+    listing.set_defaults(run=cmd_list)
+
+    check = sub.add_parser("check", help="run the parity cells on this host and print a table")
+    check.add_argument("--problem", action="append", metavar="P", help="a registered problem (repeatable; default all)")
+    check.add_argument("--framework", action="append", metavar="F", help="jax or torch (repeatable; default both)")
+    check.add_argument("--dtype", action="append", metavar="D", help="float64 or float32 (repeatable; default both)")
+    check.set_defaults(run=cmd_check)
+
+    from .bench import cli as bench_cli
+
+    bench_cli.add_commands(sub)
+    return top
+
+
+def main(argv=None) -> int:
+    options = parser().parse_args(argv)
+    try:
+        return options.run(options)
+    except SciadError as exc:
+        print(f"sciad: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sciad: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

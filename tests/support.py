@@ -1,0 +1,20 @@
+"""Shared helpers for property tests: transformed functions built once per (problem, transform, framework),
+so JAX compiles once per shape rather than once per Hypothesis example."""
+
+from __future__ import annotations
+
+import functools
+
+import sciad
+from sciad import parity
+
+
+@functools.cache
+def transformed(problem: str, transform: str, framework: str):
+    return sciad.transform(problem, transform, framework=framework, mode=parity.DEFAULT_MODE[framework])
+
+
+def run(problem: str, transform: str, framework: str, y, args, *extra):
+    """Apply a transform to NumPy inputs in `framework`'s default parity mode; NumPy out."""
+    fn = transformed(problem, transform, framework)
+    return sciad.to_numpy(fn(*sciad.convert((y, args, *extra), framework)))
