@@ -23,7 +23,7 @@ def test_both_implementations_expose_the_public_functions(name):
     spec = problems.get(name)
     for framework in ("jax", "torch"):
         source = (ROOT / name / f"{framework}_impl.py").read_text()
-        for function in spec.public_functions():
+        for function in spec.public_functions(framework):
             assert f"\ndef {function}(" in source, f"{framework}_impl of {name} lacks {function}()"
 
 

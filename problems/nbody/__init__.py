@@ -128,7 +128,8 @@ SPEC = Problem(
     # Dense (6N, 6N) matrices: 36·N² entries, each through the whole trajectory for the Jacobians.
     transform_sizes={name: ("small", "medium") for name in ("jacfwd", "jacrev", "hessian_energy")},
     tolerance=Tolerance(
-        1e-10, 1e-5, "same discrete maths in both; float32 roundoff through 10 leapfrog steps (measured ≤ 1.9e-6 over 40 seeds)"
+        1e-10, 1e-5,
+        "same discrete maths in both; float32 roundoff through 10 leapfrog steps (measured ≤ 1.9e-6 over 40 seeds)",
     ),
     sweep=("n", (16, 64, 256, 1024)),
 )

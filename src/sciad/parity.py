@@ -74,8 +74,9 @@ def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
             for transform in spec.transforms:
                 if SIZE not in spec.sizes_for(transform):
                     continue
-                out += [Cell(spec.name, fw, dtype, transform) for fw in frameworks]
-                if set(FRAMEWORKS) <= set(frameworks):
+                present = [fw for fw in frameworks if fw in spec.frameworks_for(transform)]
+                out += [Cell(spec.name, fw, dtype, transform) for fw in present]
+                if set(FRAMEWORKS) <= set(present):
                     out.append(Cell(spec.name, CROSS, dtype, transform))
         # Compiled torch and eager JAX: float64, where a wrong compilation cannot hide in roundoff.
         for transform in mode_transforms(spec):

@@ -222,12 +222,16 @@ class Variant:
     implementation (a custom derivative rule, a checkpointed objective, the energy of a system).
 
     `reference` is that function's reference; None means it computes the objective (or the vector
-    map), only differently, so the problem's own reference applies.
+    map), only differently, so the problem's own reference applies. `prebuilt` means the function
+    already returns the transform's output (classic autograd, a library's adjoint) and is called as
+    it is. `frameworks` names the implementations that have it.
     """
 
     base: str
     function: str
     reference: Reference | None = None
+    prebuilt: bool = False
+    frameworks: tuple[str, ...] = FRAMEWORKS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +256,7 @@ class Problem:
     sweep: tuple[str, tuple[int, ...]] | None = None  # benchmark sweep: (size parameter, values)
     batch: int = 3  # batch length of vmap cells in the parity suite
     bench_batch: int = 32  # batch length of vmap cases in the benchmark
+    bench_notes: Mapping[str, str] = dataclasses.field(default_factory=dict)  # e.g. why a benchmark target is missed
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -267,7 +272,9 @@ class Problem:
                 raise SciadError(f"problem {self.name!r} lists {transform!r}, which needs a vector map; set vector_map=")
             if target == "per_sample" and self.per_sample is None:
                 raise SciadError(f"problem {self.name!r} lists {transform!r}, which needs per_sample=(loss, keys)")
-        for variant in self.variants:
+        for variant, record in self.variants.items():
+            for framework in record.frameworks:
+                choose("framework", framework, FRAMEWORKS, f"in variant {variant!r} of problem {self.name!r}")
             if variant not in self.transforms:
                 raise SciadError(f"variant {variant!r} of problem {self.name!r} is not in its transforms")
         for transform, sizes in self.transform_sizes.items():
@@ -281,7 +288,7 @@ class Problem:
             if not failure.reason:
                 raise SciadError(f"known failure {failure} of problem {self.name!r} must carry its upstream reason")
         # Records are immutable: freeze the mappings too.
-        for field in ("sizes", "variants", "transform_sizes", "reference_tolerance"):
+        for field in ("sizes", "variants", "transform_sizes", "reference_tolerance", "bench_notes"):
             object.__setattr__(self, field, MappingProxyType(dict(getattr(self, field))))
 
     # -- names -----------------------------------------------------------------------------------
@@ -300,14 +307,19 @@ class Problem:
             return self.per_sample[0]
         return "objective"
 
-    def public_functions(self) -> tuple[str, ...]:
+    def public_functions(self, framework: str | None = None) -> tuple[str, ...]:
+        """Functions the implementations expose (those of `framework`, when given)."""
         names = ["objective", *self.functions]
         if self.vector_map:
             names.append(self.vector_map)
         if self.per_sample:
             names.append(self.per_sample[0])
-        names += [variant.function for variant in self.variants.values()]
+        names += [v.function for v in self.variants.values() if framework is None or framework in v.frameworks]
         return tuple(dict.fromkeys(names))
+
+    def frameworks_for(self, transform: str) -> tuple[str, ...]:
+        variant = self.variants.get(transform)
+        return variant.frameworks if variant else FRAMEWORKS
 
     def sizes_for(self, transform: str) -> tuple[str, ...]:
         self.check_transform(transform)

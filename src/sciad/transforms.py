@@ -110,10 +110,12 @@ def build(spec: Problem, transform: str, framework: str, mode: str) -> Transform
     spec.check_transform(transform)
     choose("framework", framework, tuple(MODES))
     choose("mode", mode, MODES[framework], f"for framework {framework!r}")
+    choose("framework", framework, spec.frameworks_for(transform), f"for transform {transform!r} of problem {spec.name!r}")
     fw = frameworks.load(framework)
     impl = spec.implementation(framework)
     fn = getattr(impl, spec.function_for(transform))
-    transformed = BUILDERS[spec.base_transform(transform)](fw, fn, spec)
+    variant = spec.variants.get(transform)
+    transformed = fn if variant and variant.prebuilt else BUILDERS[spec.base_transform(transform)](fw, fn, spec)
     return Transformed(spec, transform, framework, mode, fw.compile(transformed, mode))
 
 

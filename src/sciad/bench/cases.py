@@ -78,6 +78,8 @@ def generate(specs, *, transforms=None, frameworks=None, modes=None, sizes=None,
             else:
                 size_names = [s for s in spec.sizes_for(transform) if not sizes or s in sizes]
             for framework in frameworks or FRAMEWORKS:
+                if framework not in spec.frameworks_for(transform):
+                    continue
                 for mode in MODES[framework]:
                     if modes and mode not in modes:
                         continue

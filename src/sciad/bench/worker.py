@@ -87,15 +87,10 @@ def _compile_counter(framework: str):
     return None
 
 
-def _cost_analysis(fn, inputs) -> dict:
+def _cost_analysis(jitted, inputs) -> dict:
     """XLA's flop and byte estimates for a jitted call, where JAX provides them."""
     try:
-        import equinox as eqx
-        import jax
-
-        dynamic, static = eqx.partition(inputs, eqx.is_array)
-        compiled = jax.jit(lambda d: fn(*eqx.combine(d, static))).lower(dynamic).compile()
-        cost = compiled.cost_analysis()
+        cost = jitted.lower(*inputs).compile().cost_analysis()
         cost = cost[0] if isinstance(cost, (list, tuple)) else cost
         return {"flops": float(cost.get("flops", 0.0)) or None, "bytes_accessed": float(cost.get("bytes accessed", 0.0)) or None}
     except Exception:  # noqa: BLE001 — cost analysis is optional metadata
@@ -173,7 +168,7 @@ def run_case(case: dict, options: dict) -> dict:
     record.update(median_s=statistics.median(times), min_s=min(times), iqr_s=q3 - q1, runs=len(times))
     if case_obj.framework == "jax" and case_obj.mode == "jit":
         record["compilations"] = traces[0]
-        cost = _cost_analysis(transformed.raw, inputs)
+        cost = _cost_analysis(fn, inputs)
         record.update(cost)
         if cost.get("flops"):
             record["gflops_per_s"] = cost["flops"] / record["median_s"] / 1e9

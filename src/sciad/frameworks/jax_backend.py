@@ -9,12 +9,49 @@ jax.config.update("jax_enable_x64", True)
 # On GPUs JAX would compute float32 matmuls in TF32; torch does not. Parity needs both in IEEE fp32.
 jax.config.update("jax_default_matmul_precision", "highest")
 
-import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..errors import SciadError  # noqa: E402
 from ._common import check_options, numpy_leaf, tree_map  # noqa: E402
+
+
+def static_scalar_jit(fn):
+    """`jax.jit` with the Python scalars of the inputs static (step counts drive lax.scan lengths).
+
+    equinox.filter_jit does the same but costs ~60 µs per call on a CPU (measured: 75 µs against
+    12.5 µs for a plain jax.jit closure on a 1000-element gradient), which would dominate every small
+    benchmark. Here a call flattens the inputs once and looks the compiled function up by the
+    structure and the scalars' values.
+    """
+    cache = {}
+
+    def split(inputs):
+        leaves, treedef = jax.tree_util.tree_flatten(inputs)
+        dynamic = tuple(not isinstance(leaf, (bool, int, float)) for leaf in leaves)
+        static = tuple(None if d else leaf for d, leaf in zip(dynamic, leaves))
+        key = (treedef, static)
+        jitted = cache.get(key)
+        if jitted is None:
+            def on_arrays(arrays):
+                it = iter(arrays)
+                merged = [next(it) if d else leaf for d, leaf in zip(dynamic, static)]
+                return fn(*jax.tree_util.tree_unflatten(treedef, merged))
+
+            jitted = cache[key] = jax.jit(on_arrays)
+        return jitted, [leaf for d, leaf in zip(dynamic, leaves) if d]
+
+    def call(*inputs):
+        jitted, arrays = split(inputs)
+        return jitted(arrays)
+
+    def lower(*inputs):
+        """The `jax.stages.Lowered` of a call: XLA's cost analysis reads it."""
+        jitted, arrays = split(inputs)
+        return jitted.lower(arrays)
+
+    call.lower = lower
+    return call
 
 
 class Adapter:
@@ -66,8 +103,7 @@ class Adapter:
     # -- modes ------------------------------------------------------------------------------------
 
     def compile(self, fn, mode: str):
-        # filter_jit traces arrays and keeps Python scalars static (step counts drive lax.scan lengths).
-        return eqx.filter_jit(fn) if mode == "jit" else fn
+        return static_scalar_jit(fn) if mode == "jit" else fn
 
     # -- primitive transforms, with one calling convention for both frameworks -------------------
 

@@ -1,0 +1,34 @@
+"""GradBench's GMM log posterior in PyTorch."""
+
+import math
+
+import torch
+
+
+def fill_index(d):
+    # Position + 1 of entry (r, c) in l for r > c, filled column by column; 0 selects a padding zero.
+    return [[c * d - c * (c + 1) // 2 + (r - c) if r > c else 0 for c in range(d)] for r in range(d)]
+
+
+def log_multigamma(a, d):
+    return 0.25 * d * (d - 1) * math.log(math.pi) + sum(math.lgamma(a - 0.5 * j) for j in range(d))
+
+
+def objective(y, args):
+    alpha, mu, q, l = y["alpha"], y["mu"], y["q"], y["l"]
+    x, m, gamma = args["x"], args["m"], args["gamma"]
+    n, d = x.shape
+    k = alpha.shape[0]
+    # A gather from l with a leading zero builds the strictly-lower parts without scatters.
+    padded = torch.cat([l.new_zeros((k, 1)), l], dim=1)
+    lower = padded[:, torch.tensor(fill_index(d), device=l.device)]
+    centred = x[:, None, :] - mu[None, :, :]
+    qx = torch.exp(q) * centred + torch.einsum("krc,nkc->nkr", lower, centred)
+    beta = alpha + torch.sum(q, dim=1) - 0.5 * torch.sum(qx * qx, dim=2)
+    normaliser = 0.5 * d * math.log(2.0 * math.pi) + torch.logsumexp(alpha, dim=0)
+    log_likelihood = torch.sum(torch.logsumexp(beta, dim=1)) - n * normaliser
+    wishart_n = d + m + 1
+    constant = k * (wishart_n * d * math.log(gamma / math.sqrt(2.0)) - log_multigamma(0.5 * wishart_n, d))
+    frobenius = torch.sum(torch.exp(2.0 * q)) + torch.sum(l * l)
+    log_prior = constant - 0.5 * gamma**2 * frobenius + m * torch.sum(q)
+    return log_likelihood + log_prior

@@ -1,0 +1,329 @@
+"""`sciad report`: results files → DIR/report.md with PNG plots (matplotlib, readable on GitHub).
+
+Given two files (CPU vs GPU, before vs after) every table gets a column group per file and every plot
+a panel or line style per file.
+"""
+
+from __future__ import annotations
+
+import math
+import pathlib
+import statistics
+from collections import defaultdict
+
+from ..spec import MODES
+from . import results
+
+COMBOS = [(fw, mode) for fw, modes in MODES.items() for mode in modes]
+CHEAP_GRADIENT_TARGET = 4.0
+COMPILED = (("jax", "jit"), ("torch", "compile"))
+
+
+class Run:
+    """One results file: its label, environment and the latest record of each case."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path)
+        records = results.read(path)
+        envs = results.environments(records)
+        self.env = envs[0] if envs else {}
+        latest = {}
+        for record in results.cases(records):
+            latest[results.case_key(record)] = record
+        self.cases = list(latest.values())
+        gpu = (self.env.get("gpus") or [None])[0]
+        devices = {r["device"] for r in self.cases}
+        self.label = f"{self.path.stem} ({gpu.split(',')[0] if gpu and 'cuda' in devices else self.env.get('cpu', 'cpu')})"
+
+    def ok(self):
+        return [r for r in self.cases if r["status"] == "ok"]
+
+    def median(self, problem, transform, framework, mode, size, dtype):
+        for r in self.ok():
+            if (r["problem"], r["transform"], r["framework"], r["mode"], r["size"], r["dtype"]) == (
+                    problem, transform, framework, mode, size, dtype):
+                return r["median_s"]
+        return None
+
+
+def _fmt_time(seconds):
+    if seconds is None:
+        return ""
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def _table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _headline_setting(run: Run):
+    """The size and dtype most cases share: where ratios are compared ("bench", float64 by default)."""
+    counts = defaultdict(int)
+    for r in run.ok():
+        counts[(r["size"], r["dtype"])] += 1
+    if ("bench", "float64") in counts:
+        return "bench", "float64"
+    return max(counts, key=counts.get) if counts else ("bench", "float64")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _medians_section(runs) -> str:
+    keys = sorted({(r["problem"], r["transform"], r["size"], r["dtype"]) for run in runs for r in run.cases})
+    status = {}
+    for i, run in enumerate(runs):
+        for r in run.cases:
+            status[(i, r["problem"], r["transform"], r["size"], r["dtype"], r["framework"], r["mode"])] = r
+    header = ["problem", "transform", "size", "dtype"] + [
+        f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "") for fw, mode in COMBOS for i in range(len(runs))]
+    rows = []
+    for key in keys:
+        row = list(key)
+        for fw, mode in COMBOS:
+            for i in range(len(runs)):
+                r = status.get((i, *key, fw, mode))
+                row.append("" if r is None else _fmt_time(r["median_s"]) if r["status"] == "ok" else f"*{r['status']}*")
+        rows.append(row)
+    legend = "" if len(runs) == 1 else "\n\n" + "; ".join(f"[{i + 1}] = {run.label}" for i, run in enumerate(runs))
+    return "## Median time per call\n\nFirst call (trace + compile) excluded; the device waited on after every call." + legend + "\n\n" + _table(header, rows)
+
+
+def _problems_notes():
+    try:
+        import problems
+
+        return {spec.name: dict(spec.bench_notes) for spec in problems.SPECS}
+    except Exception:  # noqa: BLE001 — a report of results from another checkout still renders
+        return {}
+
+
+def _cheap_gradient(runs, out: pathlib.Path) -> str:
+    notes = _problems_notes()
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(runs), figsize=(7 * len(runs), 4), squeeze=False)
+    rows = []
+    for i, run in enumerate(runs):
+        size, dtype = _headline_setting(run)
+        problems_ = sorted({r["problem"] for r in run.ok()})
+        ax = axes[0][i]
+        width = 0.8 / len(COMBOS)
+        for j, (fw, mode) in enumerate(COMBOS):
+            ratios = []
+            for problem in problems_:
+                value = run.median(problem, "value", fw, mode, size, dtype)
+                grad = run.median(problem, "grad", fw, mode, size, dtype)
+                ratio = grad / value if value and grad else None
+                ratios.append(ratio if ratio else float("nan"))
+                if ratio and (fw, mode) in COMPILED:
+                    met = "yes" if ratio <= CHEAP_GRADIENT_TARGET else "no — " + notes.get(problem, {}).get(
+                        "cheap_gradient", "not yet explained")
+                    rows.append([problem, f"{fw} {mode}", f"{ratio:.2f}", met] + ([run.label] if len(runs) > 1 else []))
+            ax.bar([k + j * width for k in range(len(problems_))], ratios, width, label=f"{fw} {mode}")
+        ax.axhline(CHEAP_GRADIENT_TARGET, color="black", linestyle="--", linewidth=1)
+        ax.set_xticks([k + 0.4 - width / 2 for k in range(len(problems_))], problems_, rotation=30, ha="right")
+        ax.set_ylabel("grad time ÷ value time")
+        ax.set_yscale("log")
+        ax.set_title(f"cheap-gradient ratio, {size} {dtype}\n{run.label}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "cheap_gradient.png", dpi=110)
+    plt.close(fig)
+    header = ["problem", "mode", "grad ÷ value", f"≤ {CHEAP_GRADIENT_TARGET:g}?"] + (["run"] if len(runs) > 1 else [])
+    return ("## Cheap-gradient ratio\n\nReverse mode should cost a small constant times the function "
+            f"(target ≤ {CHEAP_GRADIENT_TARGET:g} in the compiled modes).\n\n![cheap-gradient ratio](cheap_gradient.png)\n\n"
+            + _table(header, rows))
+
+
+def _speed_ratio(runs, out: pathlib.Path) -> str:
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(runs), figsize=(8 * len(runs), 6), squeeze=False)
+    text = []
+    for i, run in enumerate(runs):
+        size, dtype = _headline_setting(run)
+        problems_ = sorted({r["problem"] for r in run.ok()})
+        transforms = sorted({r["transform"] for r in run.ok()})
+        grid = []
+        for problem in problems_:
+            row = []
+            for transform in transforms:
+                jax = [run.median(problem, transform, "jax", m, size, dtype) for m in MODES["jax"]]
+                torch = [run.median(problem, transform, "torch", m, size, dtype) for m in MODES["torch"]]
+                jax, torch = [t for t in jax if t], [t for t in torch if t]
+                row.append(min(torch) / min(jax) if jax and torch else float("nan"))
+            grid.append(row)
+        ax = axes[0][i]
+        logs = [[math.log2(v) if v == v else float("nan") for v in row] for row in grid]
+        bound = max([abs(v) for row in logs for v in row if v == v] or [1.0])
+        image = ax.imshow(logs, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+        ax.set_xticks(range(len(transforms)), transforms, rotation=35, ha="right")
+        ax.set_yticks(range(len(problems_)), problems_)
+        for r, row in enumerate(grid):
+            for c, value in enumerate(row):
+                if value == value:
+                    ax.text(c, r, f"{value:.2g}", ha="center", va="center", fontsize=7)
+        ax.set_title(f"torch time ÷ JAX time (best mode each), {size} {dtype}\n{run.label}", fontsize=9)
+        fig.colorbar(image, ax=ax, label="log2(ratio): blue = JAX faster")
+        finite = [v for row in grid for v in row if v == v]
+        if finite:
+            text.append(f"- {run.label}: geometric mean {math.exp(statistics.fmean(math.log(v) for v in finite)):.2f}"
+                        f" over {len(finite)} problem × transform pairs (> 1: JAX faster)")
+    fig.tight_layout()
+    fig.savefig(out / "speed_ratio.png", dpi=110)
+    plt.close(fig)
+    return ("## JAX against torch\n\nEach cell: the faster torch mode's median ÷ the faster JAX mode's median.\n\n"
+            "![speed ratio](speed_ratio.png)\n\n" + "\n".join(text))
+
+
+def _first_call(runs, out: pathlib.Path) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 5))
+    markers = ["o", "^"]
+    for i, run in enumerate(runs):
+        for fw, mode in COMBOS:
+            points = [(r["median_s"], r["first_call_s"]) for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
+            if points:
+                ax.scatter(*zip(*points), s=14, marker=markers[i % 2], label=f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else ""))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("steady median per call (s)")
+    ax.set_ylabel("first call: trace + compile + run (s)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "first_call.png", dpi=110)
+    plt.close(fig)
+    rows = []
+    for i, run in enumerate(runs):
+        for fw, mode in COMBOS:
+            firsts = [r["first_call_s"] for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
+            if firsts:
+                rows.append([f"{fw} {mode}", _fmt_time(statistics.median(firsts)), _fmt_time(max(firsts))]
+                            + ([run.label] if len(runs) > 1 else []))
+    return ("## First call against steady state\n\n![first call](first_call.png)\n\n"
+            + _table(["mode", "median first call", "slowest first call"] + (["run"] if len(runs) > 1 else []), rows))
+
+
+def _memory(runs, out: pathlib.Path) -> str:
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(runs), figsize=(8 * len(runs), 4.5), squeeze=False)
+    for i, run in enumerate(runs):
+        size, dtype = _headline_setting(run)
+        cases = [r for r in run.ok() if r["size"] == size and r["dtype"] == dtype and r.get("peak_mem_bytes") is not None]
+        labels = sorted({(r["problem"], r["transform"]) for r in cases})
+        ax = axes[0][i]
+        width = 0.8 / len(COMBOS)
+        for j, (fw, mode) in enumerate(COMBOS):
+            values = []
+            for label in labels:
+                match = [r["peak_mem_bytes"] for r in cases if (r["problem"], r["transform"], r["framework"], r["mode"]) == (*label, fw, mode)]
+                values.append(match[0] / 2**20 if match else 0)
+            ax.bar([k + j * width for k in range(len(labels))], values, width, label=f"{fw} {mode}")
+        ax.set_xticks([k + 0.4 for k in range(len(labels))], [f"{p}\n{t}" for p, t in labels], rotation=60, ha="right", fontsize=6)
+        ax.set_ylabel("peak memory growth (MiB)")
+        ax.set_title(f"peak memory, {size} {dtype}\n{run.label}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "peak_memory.png", dpi=110)
+    plt.close(fig)
+    return ("## Peak memory\n\nOn a GPU: device memory allocated during the timed calls. On a CPU: growth of the peak "
+            "resident set from just before the first call (compilation included).\n\n![peak memory](peak_memory.png)")
+
+
+def _time_vs_size(runs, out: pathlib.Path) -> str:
+    """Time against the main dimension, per problem and transform, for every framework/mode (sweep runs)."""
+    plt = _plt()
+    sections = []
+    series = defaultdict(list)
+    for i, run in enumerate(runs):
+        for r in run.ok():
+            if "=" in r["size"]:
+                parameter, value = r["size"].split("=")
+                series[(r["problem"], r["transform"], r["dtype"], parameter)].append((i, r["framework"], r["mode"], int(value), r["median_s"]))
+    by_problem = defaultdict(list)
+    for key in series:
+        by_problem[key[0]].append(key)
+    for problem, keys in sorted(by_problem.items()):
+        fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
+        for ax, key in zip(axes[0], sorted(keys)):
+            for i in range(len(runs)):
+                for fw, mode in COMBOS:
+                    points = sorted((v, t) for j, f, m, v, t in series[key] if (j, f, m) == (i, fw, mode))
+                    if points:
+                        ax.plot(*zip(*points), marker="o", linestyle="-" if i == 0 else "--",
+                                label=f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else ""))
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(key[3])
+            ax.set_ylabel("median (s)")
+            ax.set_title(f"{problem} {key[1]} {key[2]}", fontsize=9)
+            ax.legend(fontsize=6)
+        fig.tight_layout()
+        fig.savefig(out / f"size_{problem}.png", dpi=100)
+        plt.close(fig)
+        sections.append(f"![{problem}](size_{problem}.png)")
+    if not sections:
+        return "## Time against size\n\nNo sweep in these results (`sciad bench --sweep` measures one)."
+    return "## Time against size\n\n" + "\n\n".join(sections)
+
+
+def _harness(runs) -> str:
+    rows = []
+    for run in runs:
+        ratios = [r["median_s"] / r["bare_loop_s"] for r in run.ok() if r.get("bare_loop_s")]
+        if ratios:
+            below = sum(1 for x in ratios if x < 0.97)
+            rows.append([run.label, len(ratios), f"{statistics.median(ratios):.3f}",
+                         f"{sorted(ratios)[int(0.9 * (len(ratios) - 1))]:.3f}", below])
+    return ("## Harness overhead\n\nThe harness's median (one wait per call) ÷ the mean of a bare loop of the same "
+            "callable (one wait at the end). Near 1 is the target (within 10%); well below 1 would mean the harness "
+            "does not wait for results.\n\n"
+            + _table(["run", "cases", "median ratio", "90th percentile", "cases below 0.97"], rows))
+
+
+def _environment(runs) -> str:
+    rows = []
+    for i, run in enumerate(runs):
+        env, counts = run.env, defaultdict(int)
+        for r in run.cases:
+            counts[r["status"]] += 1
+        versions = env.get("versions", {})
+        rows.append([f"[{i + 1}] {run.path.name}", env.get("cpu", "?"), ", ".join(env.get("gpus") or []) or "none",
+                     env.get("threads", "?"), f"jax {versions.get('jax', '?')}, torch {versions.get('torch', '?')}",
+                     env.get("git_commit", "?"), ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))])
+    problems_ = []
+    for run in runs:
+        for r in run.cases:
+            if r["status"] not in ("ok", "known_failure"):
+                problems_.append(f"- `{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}`: "
+                                 f"**{r['status']}** — {r.get('error') or ''}")
+    body = _table(["results", "CPU", "GPU", "threads", "versions", "commit", "cases"], rows)
+    if problems_:
+        body += "\n\nCases that did not produce a timing:\n\n" + "\n".join(problems_)
+    return "## Environment\n\n" + body
+
+
+def write(paths, out: pathlib.Path) -> pathlib.Path:
+    runs = [Run(path) for path in paths]
+    out.mkdir(parents=True, exist_ok=True)
+    sections = [
+        "# sciad benchmark report\n\nGenerated by `sciad report " + " ".join(str(p) for p in paths) + f" --out {out}`.",
+        _environment(runs), _speed_ratio(runs, out), _cheap_gradient(runs, out), _medians_section(runs),
+        _first_call(runs, out), _memory(runs, out), _time_vs_size(runs, out), _harness(runs),
+    ]
+    path = out / "report.md"
+    path.write_text("\n\n".join(sections) + "\n")
+    return path
