@@ -28,7 +28,7 @@ REGISTERED = (
     # "pinn_poisson",
     # "neural_ode",
     # "hmc",
-    # "gmm",
+    "gmm",
     # "bundle_adjustment",
     # "lstm",
     "kmeans",

@@ -14,8 +14,12 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 # deadline=None: the first example of a property pays JIT compilation. The `framework` fixture is
 # function-scoped but constant across examples, so Hypothesis may reuse it. Few examples per property keep
 # the suite inside its time budget on a 2-core machine; `--hypothesis-profile=thorough` runs more.
-settings.register_profile("default", deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-settings.register_profile("thorough", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile(
+    "default", deadline=None, max_examples=8, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+settings.register_profile(
+    "thorough", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 settings.load_profile(os.environ.get("SCIAD_HYPOTHESIS_PROFILE", "default"))
 
 

@@ -27,8 +27,22 @@ def sciad(*argv, **kwargs):
 
 def test_results_have_an_environment_record_then_one_record_per_case(tmp_path):
     out = tmp_path / "r.jsonl"
-    result = sciad("bench", "--problem", "rosenbrock", "--transform", "value", "--transform", "grad",
-                   "--framework", "jax", "--mode", "jit", *TINY, "--out", str(out))
+    result = sciad(
+        "bench",
+        "--problem",
+        "rosenbrock",
+        "--transform",
+        "value",
+        "--transform",
+        "grad",
+        "--framework",
+        "jax",
+        "--mode",
+        "jit",
+        *TINY,
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     records = results.read(out)
     assert records[0]["kind"] == "environment"
@@ -45,10 +59,23 @@ def test_results_have_an_environment_record_then_one_record_per_case(tmp_path):
 
 def test_resume_after_a_kill_keeps_finished_cases_and_runs_only_the_rest(tmp_path):
     out = tmp_path / "r.jsonl"
-    argv = ["bench", "--problem", "rosenbrock", "--problem", "logistic_regression", "--framework", "torch",
-            "--mode", "eager", *TINY, "--out", str(out)]
-    process = subprocess.Popen([sys.executable, "-m", "sciad.cli", *argv], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    argv = [
+        "bench",
+        "--problem",
+        "rosenbrock",
+        "--problem",
+        "logistic_regression",
+        "--framework",
+        "torch",
+        "--mode",
+        "eager",
+        *TINY,
+        "--out",
+        str(out),
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sciad.cli", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 240
     while time.time() < deadline and (not out.exists() or len(results.cases(results.read(out))) < 2):
         time.sleep(0.2)
@@ -81,9 +108,10 @@ def test_a_case_that_raises_is_recorded_with_its_first_line_and_the_worker_goes_
     good = dict(vars(Case("rosenbrock", "value", "jax", "jit", "small", "float64", "cpu")))
     options = {"min_runs": 1, "min_time": 0.0, "max_runs": 2}
     stdin = "".join(json.dumps({"case": c, "options": options}) + "\n" for c in (case, good))
-    out = subprocess.run([sys.executable, "-m", "sciad.bench.worker", "jax", "1"], input=stdin, capture_output=True,
-                         text=True, timeout=300).stdout
-    answers = [json.loads(line[len(worker.MARK):]) for line in out.splitlines() if line.startswith(worker.MARK)]
+    out = subprocess.run(
+        [sys.executable, "-m", "sciad.bench.worker", "jax", "1"], input=stdin, capture_output=True, text=True, timeout=300
+    ).stdout
+    answers = [json.loads(line[len(worker.MARK) :]) for line in out.splitlines() if line.startswith(worker.MARK)]
     assert answers[0]["kind"] == "hello"
     assert answers[1]["status"] == "error"
     assert answers[1]["error"].startswith("SciadError: unknown problem 'nope'")
@@ -126,8 +154,23 @@ def test_bad_options_exit_2_with_one_sentence(argv, message, tmp_path):
 
 def test_report_renders_tables_and_plots(tmp_path):
     out = tmp_path / "r.jsonl"
-    assert sciad("bench", "--problem", "rosenbrock", "--transform", "value", "--transform", "grad", "--framework", "jax",
-                 *TINY, "--out", str(out)).returncode == 0
+    assert (
+        sciad(
+            "bench",
+            "--problem",
+            "rosenbrock",
+            "--transform",
+            "value",
+            "--transform",
+            "grad",
+            "--framework",
+            "jax",
+            *TINY,
+            "--out",
+            str(out),
+        ).returncode
+        == 0
+    )
     result = sciad("report", str(out), str(out), "--out", str(tmp_path / "report"))
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "report" / "report.md").read_text()

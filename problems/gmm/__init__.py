@@ -52,13 +52,13 @@ from sciad.spec import Layout, Problem, Reference, Tolerance
 
 def build(rng: np.random.Generator, K: int, D: int, N: int, m: int = 0, gamma: float = 1.0):
     x = rng.normal(size=(N, D))
-    y = {
-        "alpha": rng.normal(size=K),
-        "mu": rng.uniform(size=(K, D)),
-        "q": rng.normal(size=(K, D)),
-        "l": rng.normal(size=(K, D * (D - 1) // 2)),
-    }
-    return y, {"x": x, "m": int(m), "gamma": float(gamma)}
+    alpha = rng.normal(size=K)
+    mu = rng.uniform(size=(K, D))
+    q = rng.normal(size=(K, D))
+    l = rng.normal(size=(K, D * (D - 1) // 2))
+    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
+    # compares dict key order as part of the input structure.
+    return {"alpha": alpha, "l": l, "mu": mu, "q": q}, {"x": x, "m": int(m), "gamma": float(gamma)}
 
 
 def lower_positions(D: int):

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sciad.spec import Layout, Problem, Reference
+from sciad.spec import Layout, Problem, Reference, Tolerance
 
 
 def build(rng: np.random.Generator, n: int):
@@ -60,6 +60,10 @@ SPEC = Problem(
     reference=Reference(value=value, grad=grad, hessian=hessian, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev", "vmap"),
     transform_sizes={"hessian": ("small", "medium")},  # a dense (n, n) Hessian is for n ≤ 1000
+    # float32: the worst element is the argmax's gradient, where m's two contributions cancel through
+    # 1 − Σ s, a sum rounded to a few ulps of 1; measured ≤ 2.8e-7 (JAX, torch, and against each other)
+    # over seeds 0–5 at sizes small and medium, so 1e-6 leaves a factor 3.5.
+    tolerance=Tolerance(1e-10, 1e-6, "same maths in both; float32 rounding of Σ s, exposed by the max's cancellation"),
     sweep=("n", (2_500, 20_000, 160_000, 1_280_000)),  # GradBench's range, every third size
     bench_batch=8,  # 8 × 1.28M inputs and gradients is already 160 MB in float64
 )

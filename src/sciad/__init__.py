@@ -10,8 +10,20 @@ from .errors import SciadError
 from .spec import DTYPES, FRAMEWORKS, MODES, KnownFailure, Layout, Problem, Reference, Tolerance, Variant
 
 __all__ = [
-    "DTYPES", "FRAMEWORKS", "MODES", "KnownFailure", "Layout", "Problem", "Reference", "SciadError",
-    "Tolerance", "Variant", "convert", "default_mode", "to_numpy", "transform",
+    "DTYPES",
+    "FRAMEWORKS",
+    "MODES",
+    "KnownFailure",
+    "Layout",
+    "Problem",
+    "Reference",
+    "SciadError",
+    "Tolerance",
+    "Variant",
+    "convert",
+    "default_mode",
+    "to_numpy",
+    "transform",
 ]
 
 

@@ -56,7 +56,7 @@ def unraveler(example) -> Callable[[np.ndarray], object]:
         offsets = np.cumsum([0, *sizes])
 
         def unravel(flat):
-            return {key: flat[offsets[i]:offsets[i + 1]].reshape(shapes[i]) for i, key in enumerate(keys)}
+            return {key: flat[offsets[i] : offsets[i + 1]].reshape(shapes[i]) for i, key in enumerate(keys)}
 
         return unravel
     shape = np.shape(example)
@@ -76,13 +76,17 @@ def rows_by_y(tree, lead_ndim: int) -> np.ndarray:
 def y_by_y(tree, y_example) -> np.ndarray:
     """The (P, P) matrix of a Hessian, from the nesting JAX and torch.func give for dict inputs."""
     if isinstance(y_example, Mapping):
-        return np.vstack([
-            np.hstack([
-                np.asarray(tree[row][col], np.float64).reshape(np.size(y_example[row]), np.size(y_example[col]))
-                for col in sorted(y_example)
-            ])
-            for row in sorted(y_example)
-        ])
+        return np.vstack(
+            [
+                np.hstack(
+                    [
+                        np.asarray(tree[row][col], np.float64).reshape(np.size(y_example[row]), np.size(y_example[col]))
+                        for col in sorted(y_example)
+                    ]
+                )
+                for row in sorted(y_example)
+            ]
+        )
     size = np.size(y_example)
     return np.asarray(tree, np.float64).reshape(size, size)
 
@@ -174,8 +178,12 @@ class ReferenceModel:
             if self.ref.grad is not None:
                 return self._jacobian(lambda x: ravel(self.ref.grad(self.unravel(x), self.args)), True)
             # The gradient is itself a complex-step or difference quotient: difference it once more.
-            return jacobian(lambda x: ReferenceModel(self.ref, self.unravel(x), self.args).grad(), self.x,
-                            complex_step=False, step=self.ref.fd_step)
+            return jacobian(
+                lambda x: ReferenceModel(self.ref, self.unravel(x), self.args).grad(),
+                self.x,
+                complex_step=False,
+                step=self.ref.fd_step,
+            )
 
         return self._once("hessian", compute)
 
@@ -284,19 +292,18 @@ def projected(reference: Reference, base: str, y, args, extra, out, seed: int = 
         w = rng.standard_normal(expected.shape)
         return np.array([np.sum(expected * w)]), np.array([np.sum(rows_by_y(out, 1) * w)])
     # Vector maps: project the output on w and differentiate ⟨F, w⟩ along v.
-    value_out = ravel(out[0]) if base in ("jvp", "vjp") else None
     fx = ravel(reference.vector_map(y, args))
     w = ravel(extra) if base == "vjp" else unit(fx.size)
+    if base == "jvp":
+        v = ravel(extra)
 
     def projected_map(z):
         return ravel(reference.vector_map(unravel(z), args)) @ w
 
-    expected = [_directional(projected_map, x, v, complex_ok=cs, step=step)]
+    derivative = _directional(projected_map, x, v, complex_ok=cs, step=step)
     if base == "jvp":
-        v = ravel(extra)
-        expected = [fx @ w, _directional(projected_map, x, v, complex_ok=cs, step=step)]
-        return np.array(expected), np.array([value_out @ w, ravel(out[1]) @ w])
+        return np.array([fx @ w, derivative]), np.array([ravel(out[0]) @ w, ravel(out[1]) @ w])
     if base == "vjp":
-        return np.array([fx @ w, expected[0]]), np.array([value_out @ w, ravel(out[1]) @ v])
+        return np.array([fx @ w, derivative]), np.array([ravel(out[0]) @ w, ravel(out[1]) @ v])
     jac = rows_by_y(out, np.ndim(reference.vector_map(y, args)))
-    return np.array(expected), np.array([w @ (jac @ v)])
+    return np.array([derivative]), np.array([w @ (jac @ v)])

@@ -67,17 +67,17 @@ def cmd_check(options) -> int:
         result = parity.run(cell)
         counts[result.status] += 1
         style = {"pass": "green", "xfail": "yellow"}.get(result.status, "bold red")
-        console.print(
-            f"{cell.id:<58} {result.error:>10.2e} {result.tolerance:>9.0e}  [{style}]{result.status}[/{style}]"
-        )
+        console.print(f"{cell.id:<58} {result.error:>10.2e} {result.tolerance:>9.0e}  [{style}]{result.status}[/{style}]")
         if not result.passed:
             console.print(f"    {result.message}", markup=False)
         elif result.known_failure:
             console.print(f"    known failure: {result.known_failure}", markup=False)
     failed = counts["fail"] + counts["xpass"]
     passed = counts["pass"] + counts["xfail"]
-    console.print(f"({counts['xfail']} known upstream failures as expected, {counts['xpass']} unexpectedly working; "
-                  f"{time.perf_counter() - started:.1f} s)")
+    console.print(
+        f"({counts['xfail']} known upstream failures as expected, {counts['xpass']} unexpectedly working; "
+        f"{time.perf_counter() - started:.1f} s)"
+    )
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
 

@@ -9,6 +9,4 @@ def choose(kind: str, value, accepted, context: str = "") -> None:
     """Raise `SciadError` unless `value` is one of `accepted`."""
     if value not in accepted:
         where = f" {context}" if context else ""
-        raise SciadError(
-            f"unknown {kind} {value!r}{where}; {kind}s are: {', '.join(map(str, accepted))}"
-        )
+        raise SciadError(f"unknown {kind} {value!r}{where}; {kind}s are: {', '.join(map(str, accepted))}")

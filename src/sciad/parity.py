@@ -104,7 +104,7 @@ def _map_ndim(reference, y, args) -> int:
     return np.ndim(reference.vector_map(y, args)) if reference.vector_map else 1
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expected(problem: str, dtype: str, transform: str) -> dict:
     """Reference output, in float64, on the cell's inputs after their cast to `dtype` (so that input
     rounding is not charged to the computation)."""
@@ -117,7 +117,7 @@ def expected(problem: str, dtype: str, transform: str) -> dict:
     return checks.ReferenceModel(reference, y, args).expected(base, extra[0] if extra else None)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def computed(problem: str, framework: str, dtype: str, transform: str, mode: str) -> dict:
     """A framework's canonical output for a cell; raises `AssertionError` on a wrong output dtype."""
     import sciad

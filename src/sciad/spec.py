@@ -98,11 +98,11 @@ class Layout:
         dims: dict[str, int] = {}
         dtypes: set[str] = set()
         if not isinstance(args, Mapping):
-            raise SciadError(f"args for problem {problem!r} must be a dict with keys {sorted(self.args)}; got {type(args).__name__}")
-        if set(args) != set(self.args):
             raise SciadError(
-                f"args for problem {problem!r} have keys {sorted(args)}; expected exactly {sorted(self.args)}"
+                f"args for problem {problem!r} must be a dict with keys {sorted(self.args)}; got {type(args).__name__}"
             )
+        if set(args) != set(self.args):
+            raise SciadError(f"args for problem {problem!r} have keys {sorted(args)}; expected exactly {sorted(self.args)}")
         if isinstance(self.y, Mapping):
             if not isinstance(y, Mapping) or set(y) != set(self.y):
                 got = sorted(y) if isinstance(y, Mapping) else _describe(y)
@@ -356,8 +356,7 @@ class Problem:
         y, args = self.build(np.random.default_rng(seed), **parameters)
         return cast(y, dtype), cast(args, dtype)
 
-    def make_batch(self, size: str = "small", seed: int = 0, dtype: str = "float64", batch: int | None = None,
-                   **overrides):
+    def make_batch(self, size: str = "small", seed: int = 0, dtype: str = "float64", batch: int | None = None, **overrides):
         """A batch of `y` (stacked along a new leading axis) sharing the `args` of `seed`."""
         batch = self.batch if batch is None else batch
         y, args = self.make_inputs(size, seed, dtype, **overrides)

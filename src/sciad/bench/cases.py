@@ -46,8 +46,9 @@ class Case:
         return self.size, {}
 
 
-def generate(specs, *, transforms=None, frameworks=None, modes=None, sizes=None, dtypes=None, devices=("cpu",),
-             sweep: bool = False) -> list[Case]:
+def generate(
+    specs, *, transforms=None, frameworks=None, modes=None, sizes=None, dtypes=None, devices=("cpu",), sweep: bool = False
+) -> list[Case]:
     """Every case that applies, in a stable order; a `None` filter means all that apply."""
     for framework in frameworks or ():
         choose("framework", framework, FRAMEWORKS)
@@ -60,7 +61,9 @@ def generate(specs, *, transforms=None, frameworks=None, modes=None, sizes=None,
     for transform in transforms or ():
         if not any(transform in spec.transforms for spec in specs):
             known = sorted({t for spec in specs for t in spec.transforms})
-            raise SciadError(f"transform {transform!r} applies to none of the selected problems; their transforms are: {', '.join(known)}")
+            raise SciadError(
+                f"transform {transform!r} applies to none of the selected problems; their transforms are: {', '.join(known)}"
+            )
     for size in sizes or ():
         if not any(size in spec.sizes for spec in specs):
             known = sorted({s for spec in specs for s in spec.sizes})

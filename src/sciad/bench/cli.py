@@ -14,27 +14,43 @@ FILTERS = ("problem", "transform", "framework", "mode", "size", "dtype", "device
 
 
 def add_commands(sub) -> None:
-    bench = sub.add_parser("bench", help="time problems × transforms × frameworks × modes on this host",
-                           description="With no options: the quick suite (value and gradient of every problem at its "
-                                       "benchmark size, every framework and mode, float64). Each option may repeat; an "
-                                       "omitted one means all that apply.")
+    bench = sub.add_parser(
+        "bench",
+        help="time problems × transforms × frameworks × modes on this host",
+        description="With no options: the quick suite (value and gradient of every problem at its "
+        "benchmark size, every framework and mode, float64). Each option may repeat; an "
+        "omitted one means all that apply.",
+    )
     bench.add_argument("--problem", action="append", metavar="P")
     bench.add_argument("--transform", action="append", metavar="T")
     bench.add_argument("--framework", action="append", metavar="F", help=f"one of {', '.join(FRAMEWORKS)}")
-    bench.add_argument("--mode", action="append", metavar="M",
-                       help="; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in MODES.items()))
+    bench.add_argument(
+        "--mode", action="append", metavar="M", help="; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in MODES.items())
+    )
     bench.add_argument("--size", action="append", metavar="S", help="a named size of the problems (small, medium, bench)")
-    bench.add_argument("--sweep", action="store_true", help="a geometric range of each problem's main dimension instead of named sizes")
+    bench.add_argument(
+        "--sweep", action="store_true", help="a geometric range of each problem's main dimension instead of named sizes"
+    )
     bench.add_argument("--dtype", action="append", metavar="D", help=f"one of {', '.join(DTYPES)}")
     bench.add_argument("--device", action="append", metavar="DEV", help=f"one of {', '.join(DEVICES)} (default auto)")
     bench.add_argument("--suite", metavar="NAME", help=f"fill omitted options from a suite: {', '.join(SUITES)}")
     bench.add_argument("--out", metavar="FILE.jsonl", help="results file (default bench-results/<device>-<time>.jsonl)")
     bench.add_argument("--resume", action="store_true", help="append to --out, running only the cases it lacks")
     bench.add_argument("--min-runs", type=int, default=5, metavar="N", help="timed calls at least (default 5)")
-    bench.add_argument("--min-time", type=float, default=None, metavar="S", help="timed seconds at least (default 0.5; quick 0.2)")
+    bench.add_argument(
+        "--min-time", type=float, default=None, metavar="S", help="timed seconds at least (default 0.5; quick 0.2)"
+    )
     bench.add_argument("--max-runs", type=int, default=10_000, metavar="N", help="timed calls at most")
-    bench.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for each framework (default: all cores)")
-    bench.add_argument("--timeout", type=float, default=None, metavar="S", help="seconds a case may take, compilation included (default 300; quick 120)")
+    bench.add_argument(
+        "--threads", type=int, default=None, metavar="N", help="CPU threads for each framework (default: all cores)"
+    )
+    bench.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds a case may take, compilation included (default 300; quick 120)",
+    )
     bench.set_defaults(run=cmd_bench)
 
     report = sub.add_parser("report", help="turn results files into report.md with plots")
@@ -56,9 +72,16 @@ def cmd_bench(options) -> int:
     suite = SUITES.get(suite_name, {})
     pick = {name: tuple(given.get(name) or suite.get(name) or ()) or None for name in FILTERS}
     specs = _selected_specs(pick["problem"])
-    cases = cases_module.generate(specs, transforms=pick["transform"], frameworks=pick["framework"], modes=pick["mode"],
-                                  sizes=pick["size"], dtypes=pick["dtype"], devices=pick["device"] or ("auto",),
-                                  sweep=options.sweep)
+    cases = cases_module.generate(
+        specs,
+        transforms=pick["transform"],
+        frameworks=pick["framework"],
+        modes=pick["mode"],
+        sizes=pick["size"],
+        dtypes=pick["dtype"],
+        devices=pick["device"] or ("auto",),
+        sweep=options.sweep,
+    )
     if not cases:
         raise SciadError("these options select no benchmark case; `sciad list` shows each problem's transforms and sizes")
     for name, low in (("--min-runs", options.min_runs), ("--max-runs", options.max_runs), ("--threads", options.threads)):
@@ -73,21 +96,29 @@ def cmd_bench(options) -> int:
     if out.exists():
         results.read(out)  # a file that is not ours stops here, before anything is appended
     run_options = {
-        "min_runs": options.min_runs, "max_runs": options.max_runs,
+        "min_runs": options.min_runs,
+        "max_runs": options.max_runs,
         "min_time": options.min_time if options.min_time is not None else suite.get("min_time", 0.5),
-        "suite": suite_name, "sweep": options.sweep,
+        "suite": suite_name,
+        "sweep": options.sweep,
     }
     timeout = options.timeout or suite.get("timeout", 300.0)
     console = _console()
-    console.print(f"{len(cases)} cases ({suite_name or 'custom'} suite) → {out}; {threads} threads per framework; "
-                  f"min {run_options['min_runs']} runs and {run_options['min_time']} s per case")
-    records = runner.run(cases, out, threads=threads, options=run_options, timeout=timeout, console=console, resume=options.resume)
+    console.print(
+        f"{len(cases)} cases ({suite_name or 'custom'} suite) → {out}; {threads} threads per framework; "
+        f"min {run_options['min_runs']} runs and {run_options['min_time']} s per case"
+    )
+    records = runner.run(
+        cases, out, threads=threads, options=run_options, timeout=timeout, console=console, resume=options.resume
+    )
     summarise(console, results.cases(results.read(out)))
     invalid = [r for r in records if r["status"] == "invalid"]
     statuses = {}
     for record in records:
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
-    console.print(f"{len(records)} cases this run: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + f"; results in {out}")
+    console.print(
+        f"{len(records)} cases this run: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + f"; results in {out}"
+    )
     return 1 if invalid else 0
 
 

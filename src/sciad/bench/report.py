@@ -41,7 +41,13 @@ class Run:
     def median(self, problem, transform, framework, mode, size, dtype):
         for r in self.ok():
             if (r["problem"], r["transform"], r["framework"], r["mode"], r["size"], r["dtype"]) == (
-                    problem, transform, framework, mode, size, dtype):
+                problem,
+                transform,
+                framework,
+                mode,
+                size,
+                dtype,
+            ):
                 return r["median_s"]
         return None
 
@@ -90,7 +96,8 @@ def _medians_section(runs) -> str:
         for r in run.cases:
             status[(i, r["problem"], r["transform"], r["size"], r["dtype"], r["framework"], r["mode"])] = r
     header = ["problem", "transform", "size", "dtype"] + [
-        f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "") for fw, mode in COMBOS for i in range(len(runs))]
+        f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "") for fw, mode in COMBOS for i in range(len(runs))
+    ]
     rows = []
     for key in keys:
         row = list(key)
@@ -100,7 +107,12 @@ def _medians_section(runs) -> str:
                 row.append("" if r is None else _fmt_time(r["median_s"]) if r["status"] == "ok" else f"*{r['status']}*")
         rows.append(row)
     legend = "" if len(runs) == 1 else "\n\n" + "; ".join(f"[{i + 1}] = {run.label}" for i, run in enumerate(runs))
-    return "## Median time per call\n\nFirst call (trace + compile) excluded; the device waited on after every call." + legend + "\n\n" + _table(header, rows)
+    return (
+        "## Median time per call\n\nFirst call (trace + compile) excluded; the device waited on after every call."
+        + legend
+        + "\n\n"
+        + _table(header, rows)
+    )
 
 
 def _problems_notes():
@@ -130,8 +142,11 @@ def _cheap_gradient(runs, out: pathlib.Path) -> str:
                 ratio = grad / value if value and grad else None
                 ratios.append(ratio if ratio else float("nan"))
                 if ratio and (fw, mode) in COMPILED:
-                    met = "yes" if ratio <= CHEAP_GRADIENT_TARGET else "no — " + notes.get(problem, {}).get(
-                        "cheap_gradient", "not yet explained")
+                    met = (
+                        "yes"
+                        if ratio <= CHEAP_GRADIENT_TARGET
+                        else "no — " + notes.get(problem, {}).get("cheap_gradient", "not yet explained")
+                    )
                     rows.append([problem, f"{fw} {mode}", f"{ratio:.2f}", met] + ([run.label] if len(runs) > 1 else []))
             ax.bar([k + j * width for k in range(len(problems_))], ratios, width, label=f"{fw} {mode}")
         ax.axhline(CHEAP_GRADIENT_TARGET, color="black", linestyle="--", linewidth=1)
@@ -144,9 +159,11 @@ def _cheap_gradient(runs, out: pathlib.Path) -> str:
     fig.savefig(out / "cheap_gradient.png", dpi=110)
     plt.close(fig)
     header = ["problem", "mode", "grad ÷ value", f"≤ {CHEAP_GRADIENT_TARGET:g}?"] + (["run"] if len(runs) > 1 else [])
-    return ("## Cheap-gradient ratio\n\nReverse mode should cost a small constant times the function "
-            f"(target ≤ {CHEAP_GRADIENT_TARGET:g} in the compiled modes).\n\n![cheap-gradient ratio](cheap_gradient.png)\n\n"
-            + _table(header, rows))
+    return (
+        "## Cheap-gradient ratio\n\nReverse mode should cost a small constant times the function "
+        f"(target ≤ {CHEAP_GRADIENT_TARGET:g} in the compiled modes).\n\n![cheap-gradient ratio](cheap_gradient.png)\n\n"
+        + _table(header, rows)
+    )
 
 
 def _speed_ratio(runs, out: pathlib.Path) -> str:
@@ -180,13 +197,17 @@ def _speed_ratio(runs, out: pathlib.Path) -> str:
         fig.colorbar(image, ax=ax, label="log2(ratio): blue = JAX faster")
         finite = [v for row in grid for v in row if v == v]
         if finite:
-            text.append(f"- {run.label}: geometric mean {math.exp(statistics.fmean(math.log(v) for v in finite)):.2f}"
-                        f" over {len(finite)} problem × transform pairs (> 1: JAX faster)")
+            text.append(
+                f"- {run.label}: geometric mean {math.exp(statistics.fmean(math.log(v) for v in finite)):.2f}"
+                f" over {len(finite)} problem × transform pairs (> 1: JAX faster)"
+            )
     fig.tight_layout()
     fig.savefig(out / "speed_ratio.png", dpi=110)
     plt.close(fig)
-    return ("## JAX against torch\n\nEach cell: the faster torch mode's median ÷ the faster JAX mode's median.\n\n"
-            "![speed ratio](speed_ratio.png)\n\n" + "\n".join(text))
+    return (
+        "## JAX against torch\n\nEach cell: the faster torch mode's median ÷ the faster JAX mode's median.\n\n"
+        "![speed ratio](speed_ratio.png)\n\n" + "\n".join(text)
+    )
 
 
 def _first_call(runs, out: pathlib.Path) -> str:
@@ -197,7 +218,9 @@ def _first_call(runs, out: pathlib.Path) -> str:
         for fw, mode in COMBOS:
             points = [(r["median_s"], r["first_call_s"]) for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
             if points:
-                ax.scatter(*zip(*points), s=14, marker=markers[i % 2], label=f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else ""))
+                ax.scatter(
+                    *zip(*points), s=14, marker=markers[i % 2], label=f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "")
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("steady median per call (s)")
@@ -207,14 +230,17 @@ def _first_call(runs, out: pathlib.Path) -> str:
     fig.savefig(out / "first_call.png", dpi=110)
     plt.close(fig)
     rows = []
-    for i, run in enumerate(runs):
+    for run in runs:
         for fw, mode in COMBOS:
             firsts = [r["first_call_s"] for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
             if firsts:
-                rows.append([f"{fw} {mode}", _fmt_time(statistics.median(firsts)), _fmt_time(max(firsts))]
-                            + ([run.label] if len(runs) > 1 else []))
-    return ("## First call against steady state\n\n![first call](first_call.png)\n\n"
-            + _table(["mode", "median first call", "slowest first call"] + (["run"] if len(runs) > 1 else []), rows))
+                rows.append(
+                    [f"{fw} {mode}", _fmt_time(statistics.median(firsts)), _fmt_time(max(firsts))]
+                    + ([run.label] if len(runs) > 1 else [])
+                )
+    return "## First call against steady state\n\n![first call](first_call.png)\n\n" + _table(
+        ["mode", "median first call", "slowest first call"] + (["run"] if len(runs) > 1 else []), rows
+    )
 
 
 def _memory(runs, out: pathlib.Path) -> str:
@@ -229,18 +255,26 @@ def _memory(runs, out: pathlib.Path) -> str:
         for j, (fw, mode) in enumerate(COMBOS):
             values = []
             for label in labels:
-                match = [r["peak_mem_bytes"] for r in cases if (r["problem"], r["transform"], r["framework"], r["mode"]) == (*label, fw, mode)]
+                match = [
+                    r["peak_mem_bytes"]
+                    for r in cases
+                    if (r["problem"], r["transform"], r["framework"], r["mode"]) == (*label, fw, mode)
+                ]
                 values.append(match[0] / 2**20 if match else 0)
             ax.bar([k + j * width for k in range(len(labels))], values, width, label=f"{fw} {mode}")
-        ax.set_xticks([k + 0.4 for k in range(len(labels))], [f"{p}\n{t}" for p, t in labels], rotation=60, ha="right", fontsize=6)
+        ax.set_xticks(
+            [k + 0.4 for k in range(len(labels))], [f"{p}\n{t}" for p, t in labels], rotation=60, ha="right", fontsize=6
+        )
         ax.set_ylabel("peak memory growth (MiB)")
         ax.set_title(f"peak memory, {size} {dtype}\n{run.label}", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "peak_memory.png", dpi=110)
     plt.close(fig)
-    return ("## Peak memory\n\nOn a GPU: device memory allocated during the timed calls. On a CPU: growth of the peak "
-            "resident set from just before the first call (compilation included).\n\n![peak memory](peak_memory.png)")
+    return (
+        "## Peak memory\n\nOn a GPU: device memory allocated during the timed calls. On a CPU: growth of the peak "
+        "resident set from just before the first call (compilation included).\n\n![peak memory](peak_memory.png)"
+    )
 
 
 def _time_vs_size(runs, out: pathlib.Path) -> str:
@@ -252,7 +286,9 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
         for r in run.ok():
             if "=" in r["size"]:
                 parameter, value = r["size"].split("=")
-                series[(r["problem"], r["transform"], r["dtype"], parameter)].append((i, r["framework"], r["mode"], int(value), r["median_s"]))
+                series[(r["problem"], r["transform"], r["dtype"], parameter)].append(
+                    (i, r["framework"], r["mode"], int(value), r["median_s"])
+                )
     by_problem = defaultdict(list)
     for key in series:
         by_problem[key[0]].append(key)
@@ -263,8 +299,12 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
                 for fw, mode in COMBOS:
                     points = sorted((v, t) for j, f, m, v, t in series[key] if (j, f, m) == (i, fw, mode))
                     if points:
-                        ax.plot(*zip(*points), marker="o", linestyle="-" if i == 0 else "--",
-                                label=f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else ""))
+                        ax.plot(
+                            *zip(*points),
+                            marker="o",
+                            linestyle="-" if i == 0 else "--",
+                            label=f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else ""),
+                        )
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(key[3])
@@ -286,12 +326,20 @@ def _harness(runs) -> str:
         ratios = [r["median_s"] / r["bare_loop_s"] for r in run.ok() if r.get("bare_loop_s")]
         if ratios:
             below = sum(1 for x in ratios if x < 0.97)
-            rows.append([run.label, len(ratios), f"{statistics.median(ratios):.3f}",
-                         f"{sorted(ratios)[int(0.9 * (len(ratios) - 1))]:.3f}", below])
-    return ("## Harness overhead\n\nThe harness's median (one wait per call) ÷ the mean of a bare loop of the same "
-            "callable (one wait at the end). Near 1 is the target (within 10%); well below 1 would mean the harness "
-            "does not wait for results.\n\n"
-            + _table(["run", "cases", "median ratio", "90th percentile", "cases below 0.97"], rows))
+            rows.append(
+                [
+                    run.label,
+                    len(ratios),
+                    f"{statistics.median(ratios):.3f}",
+                    f"{sorted(ratios)[int(0.9 * (len(ratios) - 1))]:.3f}",
+                    below,
+                ]
+            )
+    return (
+        "## Harness overhead\n\nThe harness's median (one wait per call) ÷ the mean of a bare loop of the same "
+        "callable (one wait at the end). Near 1 is the target (within 10%); well below 1 would mean the harness "
+        "does not wait for results.\n\n" + _table(["run", "cases", "median ratio", "90th percentile", "cases below 0.97"], rows)
+    )
 
 
 def _environment(runs) -> str:
@@ -301,15 +349,25 @@ def _environment(runs) -> str:
         for r in run.cases:
             counts[r["status"]] += 1
         versions = env.get("versions", {})
-        rows.append([f"[{i + 1}] {run.path.name}", env.get("cpu", "?"), ", ".join(env.get("gpus") or []) or "none",
-                     env.get("threads", "?"), f"jax {versions.get('jax', '?')}, torch {versions.get('torch', '?')}",
-                     env.get("git_commit", "?"), ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))])
+        rows.append(
+            [
+                f"[{i + 1}] {run.path.name}",
+                env.get("cpu", "?"),
+                ", ".join(env.get("gpus") or []) or "none",
+                env.get("threads", "?"),
+                f"jax {versions.get('jax', '?')}, torch {versions.get('torch', '?')}",
+                env.get("git_commit", "?"),
+                ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
+            ]
+        )
     problems_ = []
     for run in runs:
         for r in run.cases:
             if r["status"] not in ("ok", "known_failure"):
-                problems_.append(f"- `{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}`: "
-                                 f"**{r['status']}** — {r.get('error') or ''}")
+                problems_.append(
+                    f"- `{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}`: "
+                    f"**{r['status']}** — {r.get('error') or ''}"
+                )
     body = _table(["results", "CPU", "GPU", "threads", "versions", "commit", "cases"], rows)
     if problems_:
         body += "\n\nCases that did not produce a timing:\n\n" + "\n".join(problems_)
@@ -321,8 +379,14 @@ def write(paths, out: pathlib.Path) -> pathlib.Path:
     out.mkdir(parents=True, exist_ok=True)
     sections = [
         "# sciad benchmark report\n\nGenerated by `sciad report " + " ".join(str(p) for p in paths) + f" --out {out}`.",
-        _environment(runs), _speed_ratio(runs, out), _cheap_gradient(runs, out), _medians_section(runs),
-        _first_call(runs, out), _memory(runs, out), _time_vs_size(runs, out), _harness(runs),
+        _environment(runs),
+        _speed_ratio(runs, out),
+        _cheap_gradient(runs, out),
+        _medians_section(runs),
+        _first_call(runs, out),
+        _memory(runs, out),
+        _time_vs_size(runs, out),
+        _harness(runs),
     ]
     path = out / "report.md"
     path.write_text("\n\n".join(sections) + "\n")

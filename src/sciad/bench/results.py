@@ -18,10 +18,35 @@ import sys
 from ..errors import SciadError
 
 CASE_FIELDS = (
-    "problem", "transform", "framework", "mode", "size", "dtype", "device", "status", "first_call_s",
-    "median_s", "min_s", "iqr_s", "runs", "peak_mem_bytes", "error",
+    "problem",
+    "transform",
+    "framework",
+    "mode",
+    "size",
+    "dtype",
+    "device",
+    "status",
+    "first_call_s",
+    "median_s",
+    "min_s",
+    "iqr_s",
+    "runs",
+    "peak_mem_bytes",
+    "error",
 )
-PACKAGES = ("sciad", "numpy", "scipy", "jax", "jaxlib", "jax-cuda12-plugin", "torch", "equinox", "diffrax", "optax", "torchdiffeq")
+PACKAGES = (
+    "sciad",
+    "numpy",
+    "scipy",
+    "jax",
+    "jaxlib",
+    "jax-cuda12-plugin",
+    "torch",
+    "equinox",
+    "diffrax",
+    "optax",
+    "torchdiffeq",
+)
 
 
 def read(path) -> list[dict]:
@@ -48,8 +73,15 @@ def environments(records) -> list[dict]:
 
 
 def case_key(record: dict) -> tuple:
-    return (record["problem"], record["transform"], record["framework"], record["mode"], record["size"],
-            record["dtype"], record.get("device_requested", record["device"]))
+    return (
+        record["problem"],
+        record["transform"],
+        record["framework"],
+        record["mode"],
+        record["size"],
+        record["dtype"],
+        record.get("device_requested", record["device"]),
+    )
 
 
 class Writer:
@@ -87,8 +119,12 @@ def _cpu_model() -> str:
 
 def _gpus() -> list[str]:
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         return [line.strip() for line in out.stdout.splitlines() if line.strip()]
     except (OSError, subprocess.TimeoutExpired):
         return []
@@ -98,8 +134,9 @@ def _git_commit() -> str | None:
     try:
         root = pathlib.Path(__file__).resolve().parents[3]
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         return (out.stdout.strip() + ("-dirty" if dirty else "")) or None
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -109,7 +146,7 @@ def environment(threads: int, options: dict) -> dict:
     """Everything a reader needs to interpret the numbers: versions, hardware, threads, precision."""
     return {
         "kind": "environment",
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "command": " ".join(["sciad", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("sciad") else " ".join(sys.argv),
         "git_commit": _git_commit(),
         "python": platform.python_version(),
@@ -119,8 +156,12 @@ def environment(threads: int, options: dict) -> dict:
         "gpus": _gpus(),
         "threads": threads,
         "versions": {p: v for p in PACKAGES if (v := _version(p))},
-        "precision": {"jax_enable_x64": True, "jax_default_matmul_precision": "highest",
-                      "torch_float32_matmul_precision": "highest", "torch_allow_tf32": False},
+        "precision": {
+            "jax_enable_x64": True,
+            "jax_default_matmul_precision": "highest",
+            "torch_float32_matmul_precision": "highest",
+            "torch_allow_tf32": False,
+        },
         "options": options,
         "inductor_cache": os.environ.get("TORCHINDUCTOR_CACHE_DIR"),
         "xla_python_client_preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),

@@ -28,7 +28,11 @@ class Worker:
         self.log = open(log, "a")  # noqa: SIM115 — the worker's stderr, kept for diagnosis
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sciad.bench.worker", framework, str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env=env,
         )
         self.answers: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -41,7 +45,7 @@ class Worker:
     def _read(self):
         for line in self.process.stdout:
             if line.startswith(MARK):
-                self.answers.put(json.loads(line[len(MARK):]))
+                self.answers.put(json.loads(line[len(MARK) :]))
         self.answers.put(None)  # the worker exited
 
     def _answer(self, timeout: float):
@@ -69,7 +73,9 @@ def vars_of(case: Case) -> dict:
     return {field: getattr(case, field) for field in case.__dataclass_fields__}
 
 
-def run(cases: list[Case], out: pathlib.Path, *, threads: int, options: dict, timeout: float, console, resume: bool) -> list[dict]:
+def run(
+    cases: list[Case], out: pathlib.Path, *, threads: int, options: dict, timeout: float, console, resume: bool
+) -> list[dict]:
     """Run `cases` not already in `out`, appending one record each; return this run's records."""
     done = {results.case_key(r) for r in results.cases(results.read(out))} if resume and out.exists() else set()
     todo = [case for case in cases if case.key not in done]
@@ -79,8 +85,14 @@ def run(cases: list[Case], out: pathlib.Path, *, threads: int, options: dict, ti
     finished: list[dict] = []
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("eta"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
     workers: dict[str, Worker] = {}
     try:
         with Progress(*columns, console=console, transient=False) as progress:
@@ -113,11 +125,16 @@ def _run_one(workers, case, threads, options, timeout, log) -> dict:
         worker = workers.pop(case.framework, None)
         if worker:
             worker.close()  # a stuck worker is replaced, not waited for
-        return dict(vars_of(case), device_requested=case.device, status="timeout",
-                    error=f"no result within {timeout:.0f} s (compilation included)")
+        return dict(
+            vars_of(case),
+            device_requested=case.device,
+            status="timeout",
+            error=f"no result within {timeout:.0f} s (compilation included)",
+        )
     except RuntimeError as exc:
         worker = workers.pop(case.framework, None)
         if worker:
             worker.close()
-        return dict(vars_of(case), device_requested=case.device, status="error", error=str(exc),
-                    elapsed_s=time.perf_counter() - started)
+        return dict(
+            vars_of(case), device_requested=case.device, status="error", error=str(exc), elapsed_s=time.perf_counter() - started
+        )

@@ -99,7 +99,8 @@ def _cost_analysis(jitted, inputs) -> dict:
 
 def run_case(case: dict, options: dict) -> dict:
     import problems
-    from sciad import checks, frameworks, spec as spec_module, transforms
+    from sciad import checks, frameworks, transforms
+    from sciad import spec as spec_module
     from sciad.bench.cases import Case
 
     case_obj = Case(**case)
@@ -139,8 +140,9 @@ def run_case(case: dict, options: dict) -> dict:
     # Validity against the reference, before any timing counts.
     reference = spec.reference_for(case_obj.transform)
     as64 = [spec_module.cast(part, "float64") for part in (y, args, *extra)]
-    expected, actual = checks.projected(reference, spec.base_transform(case_obj.transform), as64[0], as64[1],
-                                        as64[2] if extra else None, fw.to_numpy(out))
+    expected, actual = checks.projected(
+        reference, spec.base_transform(case_obj.transform), as64[0], as64[1], as64[2] if extra else None, fw.to_numpy(out)
+    )
     err = checks.error({"p": expected}, {"p": actual})
     tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
     record.update(check_error=err, check_tolerance=tolerance)
@@ -196,8 +198,19 @@ def main(argv=None) -> int:
         torch.set_num_threads(threads)
     out = sys.stdout
     sys.stdout = sys.stderr  # library chatter must not reach the protocol stream
-    out.write(MARK + json.dumps({"kind": "hello", "framework": framework, "threads": threads,
-                                 "affinity": sorted(os.sched_getaffinity(0)), "adapter": fw.name}) + "\n")
+    out.write(
+        MARK
+        + json.dumps(
+            {
+                "kind": "hello",
+                "framework": framework,
+                "threads": threads,
+                "affinity": sorted(os.sched_getaffinity(0)),
+                "adapter": fw.name,
+            }
+        )
+        + "\n"
+    )
     out.flush()
     for line in sys.stdin:
         request = json.loads(line)

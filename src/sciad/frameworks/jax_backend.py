@@ -33,6 +33,7 @@ def static_scalar_jit(fn):
         key = (treedef, static)
         jitted = cache.get(key)
         if jitted is None:
+
             def on_arrays(arrays):
                 it = iter(arrays)
                 merged = [next(it) if d else leaf for d, leaf in zip(dynamic, static)]
