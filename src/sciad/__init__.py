@@ -53,6 +53,19 @@ def to_numpy(tree):
     return tree_map(leaf, tree)
 
 
+def compile(fn, framework: str, mode: str | None = None):
+    """`fn` compiled the way sciad compiles transforms: jax 'jit' (Python scalars static), torch 'compile'.
+
+    `mode` defaults to the framework's compiled mode; 'eager' returns `fn` itself.
+    """
+    from . import frameworks
+    from .errors import choose
+
+    mode = mode or default_mode(framework)
+    choose("mode", mode, MODES[framework], f"for framework {framework!r}")
+    return frameworks.load(framework).compile(fn, mode)
+
+
 def default_mode(framework: str) -> str:
     """The compiled mode of a framework: jax 'jit', torch 'compile'."""
     from .errors import choose

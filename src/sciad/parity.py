@@ -78,9 +78,10 @@ def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
                 out += [Cell(spec.name, fw, dtype, transform) for fw in present]
                 if set(FRAMEWORKS) <= set(present):
                     out.append(Cell(spec.name, CROSS, dtype, transform))
-        # Compiled torch and eager JAX: float64, where a wrong compilation cannot hide in roundoff.
+        # Compiled torch and eager JAX: float64 where selected, since a wrong compilation cannot hide in its roundoff.
+        mode_dtype = "float64" if "float64" in dtypes else dtypes[0]
         for transform in mode_transforms(spec):
-            out += [Cell(spec.name, fw, "float64", transform, OTHER_MODE[fw]) for fw in frameworks]
+            out += [Cell(spec.name, fw, mode_dtype, transform, OTHER_MODE[fw]) for fw in frameworks if fw in spec.frameworks_for(transform)]
     return out
 
 
@@ -130,9 +131,10 @@ def computed(problem: str, framework: str, dtype: str, transform: str, mode: str
     for leaf in _leaves(out):
         if np.issubdtype(np.asarray(leaf).dtype, np.floating) and np.asarray(leaf).dtype != np.dtype(dtype):
             raise AssertionError(f"{framework} returned dtype {np.asarray(leaf).dtype} for {dtype} inputs")
-    y64 = cast(y, "float64")
-    map_ndim = _map_ndim(spec.reference_for(transform), y64, cast(args, "float64"))
-    return checks.canonical(spec.base_transform(transform), out, y64, map_ndim)
+    y64, base = cast(y, "float64"), spec.base_transform(transform)
+    # Only a Jacobian's rows follow the vector map's output shape (and vmap's y carries a batch axis).
+    map_ndim = _map_ndim(spec.reference_for(transform), y64, cast(args, "float64")) if base in ("jacfwd", "jacrev") else 1
+    return checks.canonical(base, out, y64, map_ndim)
 
 
 def run(cell: Cell) -> Result:
