@@ -30,13 +30,17 @@ dt: 0.01, steps: int, target: (N, 3)}.
 Inputs (units G = 1 and total mass ≈ 1, Hénon's N-body units, so the dynamical time is ≈ 1 whatever N
 and the sweep over N times the same physics): positions q ~ N(0, 1), velocities v ~ N(0, 0.1²) (a cold
 start), masses m_i ~ U(0.5, 1.5) / N, target = q + N(0, 0.1²). Sizes: small N = 4 with 10 steps (t = 0.1),
-medium N = 32 and bench N = 256 with 100 steps (t = 1, about one free-fall time).
+medium N = 32 and bench N = 256 with 100 steps (t = 1, of the order of the dynamical time).
+Energy: the leapfrog's error is O(dt²) times the squared frequency of the fastest motion, at most that of
+the softened core, G M / s³ (M = Σ m_i); the property tests assert |H(t) − H(0)| / (K + |V|) ≤ dt² G M / s³
+(measured at most 0.041 of that over 3·10⁴ seeds of the small inputs).
 
 Reference: an independent NumPy leapfrog of the same discrete map that visits each pair i < j once and
-applies Newton's third law instead of the implementations' dense (N, N) sum; it agrees
-with them to roundoff. It is written complex-safe (no abs, no comparisons), so the Jacobian of
-`simulate` and the gradient of the objective come from the complex step, exact to roundoff. The
-Hessian of the energy is the complex step of the closed-form gradient ∂H/∂q_i = −m_i a_i, ∂H/∂v_i = m_i v_i.
+applies Newton's third law instead of the implementations' dense (N, N) sum; it agrees with them to
+roundoff and accepts states with leading batch axes (..., 2, N, 3). It is written complex-safe (no abs,
+no comparisons), so the Jacobian of `simulate` and the gradient of the objective come from the complex
+step, exact to roundoff. The Hessian of the energy is the complex step of the closed-form gradient
+∂H/∂q_i = −m_i a_i, ∂H/∂v_i = m_i v_i.
 """
 
 from __future__ import annotations
