@@ -127,6 +127,9 @@ SPEC = Problem(
             prebuilt=True,
         ),
     },
+    # float32: the gradient 2(n_j C_j − Σ P_i) cancels terms of size n_j·|C_j| to a result of order
+    # √n_j; measured ≤ 1.9e-6 over 20 seeds at size small and 4.3e-5 at medium (n_j ≈ 100).
+    tolerance=Tolerance(1e-10, 1e-4, "same discrete maths in both; float32 cancellation in the gradient grows with cluster size"),
     transform_sizes={"hessian": ("small", "medium")},  # a dense (kd, kd) Hessian
     sweep=("n", (1_000, 10_000, 100_000)),
 )

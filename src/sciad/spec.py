@@ -192,9 +192,11 @@ class KnownFailure:
     transform: str
     reason: str
     mode: str | None = None  # None: every mode of the framework
+    sizes: tuple[str, ...] | None = None  # None: every size; e.g. ("bench",) for a compile time that grows with steps
 
-    def matches(self, framework: str, transform: str, mode: str) -> bool:
-        return (self.framework, self.transform) == (framework, transform) and self.mode in (None, mode)
+    def matches(self, framework: str, transform: str, mode: str, size: str = "small") -> bool:
+        return ((self.framework, self.transform) == (framework, transform) and self.mode in (None, mode)
+                and (self.sizes is None or size in self.sizes))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,6 +287,8 @@ class Problem:
         for failure in self.known_failures:
             choose("framework", failure.framework, FRAMEWORKS, f"in a known failure of problem {self.name!r}")
             choose("transform", failure.transform, self.transforms, f"in a known failure of problem {self.name!r}")
+            for size in failure.sizes or ():
+                choose("size", size, tuple(self.sizes), f"in a known failure of problem {self.name!r}")
             if not failure.reason:
                 raise SciadError(f"known failure {failure} of problem {self.name!r} must carry its upstream reason")
         # Records are immutable: freeze the mappings too.
@@ -328,8 +332,8 @@ class Problem:
     def check_transform(self, transform: str) -> None:
         choose("transform", transform, self.transforms, f"for problem {self.name!r}")
 
-    def known_failure(self, framework: str, transform: str, mode: str) -> KnownFailure | None:
-        return next((f for f in self.known_failures if f.matches(framework, transform, mode)), None)
+    def known_failure(self, framework: str, transform: str, mode: str, size: str = "small") -> KnownFailure | None:
+        return next((f for f in self.known_failures if f.matches(framework, transform, mode, size)), None)
 
     def reference_for(self, transform: str) -> Reference:
         variant = self.variants.get(transform)

@@ -109,7 +109,7 @@ def run_case(case: dict, options: dict) -> dict:
     record = dict(case, device_requested=case["device"], status="ok", error=None)
     if case_obj.device == "cuda" and not fw.has_cuda():
         return dict(record, status="unsupported", error="no CUDA device visible to this framework")
-    failure = spec.known_failure(case_obj.framework, case_obj.transform, case_obj.mode)
+    failure = spec.known_failure(case_obj.framework, case_obj.transform, case_obj.mode, case_obj.size_arguments(spec)[0])
     if failure:
         return dict(record, status="known_failure", error=failure.reason)
 
