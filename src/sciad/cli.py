@@ -67,7 +67,7 @@ def cmd_check(options) -> int:
         result = parity.run(cell)
         counts[result.status] += 1
         style = {"pass": "green", "xfail": "yellow"}.get(result.status, "bold red")
-        console.print(f"{cell.id:<58} {result.error:>10.2e} {result.tolerance:>9.0e}  [{style}]{result.status}[/{style}]")
+        console.print(f"{cell.id:<58} {result.error:>10.2e} {result.tolerance:>9.2g}  [{style}]{result.status}[/{style}]")
         if not result.passed:
             console.print(f"    {result.message}", markup=False)
         elif result.known_failure:

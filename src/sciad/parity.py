@@ -158,7 +158,7 @@ def run(cell: Cell) -> Result:
             first += "\n" + traceback.format_exc(limit=-3)
         return Result(cell, float("inf"), tolerance, False, failure, first)
     err = checks.error(reference, actual)
-    message = f"error {err:.3g} against tolerance {tolerance:.1g}"
+    message = f"error {err:.3g} against tolerance {tolerance:.2g}"
     return Result(cell, err, tolerance, err <= tolerance, failure, message)
 
 
