@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import multigammaln
 
-from sciad.spec import Layout, Problem, Reference, Tolerance
+from sciad.spec import KnownFailure, Layout, Problem, Reference, Tolerance
 
 
 def build(rng: np.random.Generator, K: int, D: int, N: int, m: int = 0, gamma: float = 1.0):
@@ -55,10 +55,10 @@ def build(rng: np.random.Generator, K: int, D: int, N: int, m: int = 0, gamma: f
     alpha = rng.normal(size=K)
     mu = rng.uniform(size=(K, D))
     q = rng.normal(size=(K, D))
-    l = rng.normal(size=(K, D * (D - 1) // 2))
+    lvec = rng.normal(size=(K, D * (D - 1) // 2))
     # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
     # compares dict key order as part of the input structure.
-    return {"alpha": alpha, "l": l, "mu": mu, "q": q}, {"x": x, "m": int(m), "gamma": float(gamma)}
+    return {"alpha": alpha, "l": lvec, "mu": mu, "q": q}, {"x": x, "m": int(m), "gamma": float(gamma)}
 
 
 def lower_positions(D: int):
@@ -68,14 +68,14 @@ def lower_positions(D: int):
     return np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp)
 
 
-def factors(q, l):
+def factors(q, lvec):
     """The lower-triangular factors Q_k (K, D, D) of the precision matrices."""
     K, D = q.shape
-    Q = np.zeros((K, D, D), dtype=np.result_type(q, l))
+    Q = np.zeros((K, D, D), dtype=np.result_type(q, lvec))
     diagonal = np.arange(D)
     Q[:, diagonal, diagonal] = np.exp(q)
     rows, cols = lower_positions(D)
-    Q[:, rows, cols] = l
+    Q[:, rows, cols] = lvec
     return Q
 
 
@@ -144,7 +144,19 @@ SPEC = Problem(
     ),
     reference=Reference(value=value, grad=grad, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "hvp_fwd_rev", "vmap"),
-    tolerance=Tolerance(1e-10, 1e-4, "same discrete maths in both; float32 roundoff (to be measured)"),
+    # float32: measured ≤ 3e-5 (hvp_fwd_rev, over 40 seeds at size small), ≤ 3e-6 for grad and vmap (small
+    # and medium); the Hessian-vector product multiplies exp(q)² factors into the rounding of β = α + Σq − ½‖z‖².
+    tolerance=Tolerance(1e-10, 1e-4, "same discrete maths in both; float32 rounding of β through the softmax "
+                        "weights, amplified by exp(q)² in the Hessian-vector product"),
+    known_failures=(
+        KnownFailure(
+            "torch", "hvp_fwd_rev",
+            "torch 2.13 inductor (CPU) fails to compile jvp-of-grad through the gather that builds Q from l: "
+            "InductorError, AssertionError `index.is_vec` in the C++ codegen of the scatter-add (the gather's "
+            "backward); even `jvp(grad(lambda l: (l[:, idx] ** 3).sum()))` reproduces it",
+            mode="compile",
+        ),
+    ),
     sweep=("N", (1_000, 2_500, 5_000, 10_000)),  # ADBench's two data sets have N = 1 000 and 10 000
     bench_batch=8,  # each member holds (N, K, D) intermediates: 26 MB in float64 at the bench size
 )

@@ -15,20 +15,21 @@ def log_multigamma(a, d):
 
 
 def objective(y, args):
-    alpha, mu, q, l = y["alpha"], y["mu"], y["q"], y["l"]
+    alpha, mu, q, lvec = y["alpha"], y["mu"], y["q"], y["l"]
     x, m, gamma = args["x"], args["m"], args["gamma"]
     n, d = x.shape
     k = alpha.shape[0]
-    # A gather from l with a leading zero builds the strictly-lower parts without scatters.
-    padded = torch.cat([l.new_zeros((k, 1)), l], dim=1)
-    lower = padded[:, torch.tensor(fill_index(d), device=l.device)]
+    # A gather from l with a leading zero builds the strictly-lower parts (a fixed index map, no scatter).
+    padded = torch.cat([lvec.new_zeros((k, 1)), lvec], dim=1)
+    lower = padded[:, torch.tensor(fill_index(d), device=lvec.device)]
     centred = x[:, None, :] - mu[None, :, :]
     qx = torch.exp(q) * centred + torch.einsum("krc,nkc->nkr", lower, centred)
     beta = alpha + torch.sum(q, dim=1) - 0.5 * torch.sum(qx * qx, dim=2)
     normaliser = 0.5 * d * math.log(2.0 * math.pi) + torch.logsumexp(alpha, dim=0)
     log_likelihood = torch.sum(torch.logsumexp(beta, dim=1)) - n * normaliser
+    # The constant terms depend only on Python scalars and shapes: plain math, static under jit.
     wishart_n = d + m + 1
     constant = k * (wishart_n * d * math.log(gamma / math.sqrt(2.0)) - log_multigamma(0.5 * wishart_n, d))
-    frobenius = torch.sum(torch.exp(2.0 * q)) + torch.sum(l * l)
+    frobenius = torch.sum(torch.exp(2.0 * q)) + torch.sum(lvec * lvec)
     log_prior = constant - 0.5 * gamma**2 * frobenius + m * torch.sum(q)
     return log_likelihood + log_prior

@@ -56,7 +56,9 @@ def unraveler(example) -> Callable[[np.ndarray], object]:
         offsets = np.cumsum([0, *sizes])
 
         def unravel(flat):
-            return {key: flat[offsets[i] : offsets[i + 1]].reshape(shapes[i]) for i, key in enumerate(keys)}
+            pieces = {key: flat[offsets[i] : offsets[i + 1]].reshape(shapes[i]) for i, key in enumerate(keys)}
+            # The example's own key order: torch.func treats a dict's key order as part of its structure.
+            return {key: pieces[key] for key in example}
 
         return unravel
     shape = np.shape(example)
