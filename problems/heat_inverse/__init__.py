@@ -148,13 +148,15 @@ def build(rng: np.random.Generator, n: int, steps: int):
     return true_log_kappa(x) + 0.1 * rng.uniform(-1.0, 1.0, n), args
 
 
-FLOAT32 = "float32 roundoff accumulated over the T explicit steps"
+# Every torch transform the benchmark would compile (grad_checkpointed already fails in every mode).
+TORCH_COMPILED_AT_BENCH = ("value", "grad", "value_and_grad", "hvp_fwd_rev", "hvp_rev_rev", "jvp", "vjp",
+                           "grad_classic", "grad_classic_checkpointed")
 
 SPEC = Problem(
     name="heat_inverse",
     summary="1-D heat-equation inversion for log κ through T explicit Euler steps, with √T checkpointing",
     build=build,
-    sizes={"small": {"n": 16, "steps": 20}, "bench": {"n": 256, "steps": 2000}},
+    sizes={"small": {"n": 16, "steps": 10}, "bench": {"n": 256, "steps": 2000}},
     layout=Layout(y=("N",), args={"u0": ("N",), "u_obs": ("N",), "dt": float, "steps": int, "reg": float}),
     reference=Reference(value=value, grad=adjoint_grad, vector_map=simulate, complex_step=True),
     transforms=(
@@ -162,6 +164,9 @@ SPEC = Problem(
         "grad_checkpointed", "grad_classic", "grad_classic_checkpointed",
     ),
     vector_map="simulate",
+    # float32: measured at most 3.8e-8 (jvp/vjp, whose outputs u^T are O(1)); gradients and hvps are O(1e-3),
+    # so their float32 errors stay near 5e-9 under the metric's floor of 1.
+    tolerance=Tolerance(1e-10, 1e-6, "same discrete maths in both; float32 roundoff of u ~ 1 over T explicit steps"),
     functions=("simulate_checkpointed",),
     variants={
         "grad_checkpointed": Variant("grad", "objective_checkpointed"),
@@ -175,6 +180,16 @@ SPEC = Problem(
             "'RuntimeError: torch.func.{grad, vjp, jacrev, hessian} don't yet support saved tensor hooks. "
             "Please open an issue with your use case.' (torch 2.13; pytorch#122729, open). The reentrant "
             "variant is an autograd.Function without setup_context, which torch.func rejects as well.",
+        ),
+        *(
+            KnownFailure(
+                "torch", transform,
+                "torch.compile unrolls the T-step Python loop into one graph: a cold compile of grad cost 123 s "
+                "CPU at T = 50 (N = 256) and failed with an inductor CppCompileError at T = 100, so the "
+                "benchmark's T ≥ 250 cannot compile within its timeout (torch 2.13, CPU).",
+                mode="compile", sizes=("bench",),
+            )
+            for transform in TORCH_COMPILED_AT_BENCH
         ),
     ),
     sweep=("steps", (250, 500, 1000, 2000, 4000, 8000)),
