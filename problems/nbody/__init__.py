@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sciad.spec import Layout, Problem, Reference, Tolerance, Variant
+from sciad.spec import KnownFailure, Layout, Problem, Reference, Tolerance, Variant
 
 
 def build(rng: np.random.Generator, n: int, steps: int):
@@ -136,4 +136,11 @@ SPEC = Problem(
         "same discrete maths in both; float32 roundoff through 10 leapfrog steps (measured ≤ 1.9e-6 over 40 seeds)",
     ),
     sweep=("n", (16, 64, 256, 1024)),
+    known_failures=(
+        # torch.func cannot differentiate torch's scan/while_loop, so the torch side is a Python loop, and
+        # torch.compile unrolls it: compiling 100 leapfrog steps took over 120 s on the 2-core CPU
+        # (torch 2.13, measured by `sciad bench`); 10 steps (the small parity cells) compile in seconds.
+        KnownFailure("torch", None, "torch.compile unrolls the 100-step Python loop; compiling it exceeds the "
+                     "benchmark's time limit (torch.func has no differentiable scan)", mode="compile", sizes=("medium", "bench")),
+    ),
 )
