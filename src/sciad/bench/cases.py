@@ -10,11 +10,13 @@ from ..spec import DTYPES, FRAMEWORKS, MODES
 DEVICES = ("cpu", "cuda", "auto")
 
 # A suite fixes the options the user left out. "quick" is what `sciad bench` runs with no options: the
-# value and gradient of every problem at its benchmark size in every framework and mode, float64, in a
-# few minutes on a 2-core CPU. "full" adds every transform and both dtypes; "gpu" is "full" in
-# float32 first (what a GPU is for) and float64.
+# value and gradient of the foundation problems (CATALOGUE Part 1) at their benchmark size in every
+# framework and mode, float64 — a few minutes on a 2-core CPU. "full" is every problem and transform in
+# both dtypes; "gpu" is "full" in float32 first (what a GPU is for) and float64.
+FOUNDATION = ("rosenbrock", "logistic_regression", "lennard_jones", "nbody", "lotka_volterra")
 SUITES = {
-    "quick": {"transform": ("value", "grad"), "size": ("bench",), "dtype": ("float64",), "min_time": 0.2, "timeout": 120.0},
+    "quick": {"problem": FOUNDATION, "transform": ("value", "grad"), "size": ("bench",), "dtype": ("float64",),
+              "min_time": 0.2, "timeout": 120.0},
     "full": {"size": ("bench",), "dtype": ("float64", "float32"), "min_time": 0.5, "timeout": 300.0},
     "gpu": {"size": ("bench",), "dtype": ("float32", "float64"), "min_time": 0.5, "timeout": 300.0},
 }
