@@ -56,4 +56,9 @@ SPEC = Problem(
     transforms=("value", "grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev"),
     transform_sizes={"hessian": ("small", "medium")},  # a dense (n, n) Hessian is for n ≤ 1000
     sweep=("n", (1_000, 10_000, 100_000, 1_000_000)),
+    bench_notes={
+        "cheap_gradient": "torch.compile fuses the value into one read-only vectorised reduction (45 µs at n = 1e5, "
+        "about a memory pass), while the gradient must also write n values; its 225 µs is within 2x of JAX jit's "
+        "gradient (125 µs): the ratio is high because the compiled value is fast (CPU baseline, 1 thread)",
+    },
 )
