@@ -30,6 +30,8 @@ REGISTERED = (
     "lse",
     "llsq",
     "det",
+    "particle",
+    "saddle",
 )
 
 SPECS: tuple[Problem, ...] = tuple(importlib.import_module(f"{__name__}.{name}").SPEC for name in REGISTERED)
