@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 
+import problems
 import sciad
-from sciad import parity
+from sciad import frameworks, parity
 
 
 @functools.cache
@@ -18,3 +19,11 @@ def run(problem: str, transform: str, framework: str, y, args, *extra):
     """Apply a transform to NumPy inputs in `framework`'s default parity mode; NumPy out."""
     fn = transformed(problem, transform, framework)
     return sciad.to_numpy(fn(*sciad.convert((y, args, *extra), framework)))
+
+
+@functools.cache
+def compiled(problem: str, function: str, framework: str):
+    """An implementation function compiled in `framework`'s default parity mode, once per process, so JAX
+    compiles once per shape and static arguments rather than once per Hypothesis example."""
+    fn = getattr(problems.get(problem).implementation(framework), function)
+    return frameworks.load(framework).compile(fn, parity.DEFAULT_MODE[framework])

@@ -3,8 +3,6 @@ end state linear in the initial state, and the hand-derived adjoint gradient equ
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,20 +10,17 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems import heat_inverse
-from sciad import checks, frameworks, parity
+from sciad import checks
 
-from ..support import run
+from ..support import compiled, run
 
 NAME = "heat_inverse"
 SPEC = problems.get(NAME)
 seeds = st.integers(0, 2**31 - 1)
 
 
-@functools.cache
 def _compiled(framework: str, function: str):
-    # One compiled function per framework, so JAX compiles once per shape and static args, not per example.
-    fn = getattr(SPEC.implementation(framework), function)
-    return frameworks.load(framework).compile(fn, parity.DEFAULT_MODE[framework])
+    return compiled(NAME, function, framework)
 
 
 def _simulate(framework: str, y, args) -> np.ndarray:

@@ -3,8 +3,6 @@ discretisation error, which falls as dt⁵."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,18 +10,16 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems.lotka_volterra import conserved_quantity
-from sciad import frameworks, parity
+
+from ..support import compiled
 
 NAME = "lotka_volterra"
 SPEC = problems.get(NAME)
 seeds = st.integers(0, 2**31 - 1)
 
 
-@functools.cache
 def _compiled(framework: str, function: str):
-    # One compiled function per framework, so JAX compiles once per shape and static args, not per example.
-    fn = getattr(SPEC.implementation(framework), function)
-    return frameworks.load(framework).compile(fn, parity.DEFAULT_MODE[framework])
+    return compiled(NAME, function, framework)
 
 
 @given(seed=seeds)

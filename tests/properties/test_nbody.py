@@ -12,18 +12,17 @@ from hypothesis import strategies as st
 
 import problems
 import sciad
-from sciad import frameworks, parity
+from sciad import parity
+
+from ..support import compiled
 
 NAME = "nbody"
 SPEC = problems.get(NAME)
 seeds = st.integers(0, 2**31 - 1)
 
 
-@functools.cache
 def _compiled(framework: str, function: str):
-    # One compiled function per framework, so JAX compiles once per shape and static args, not per example.
-    fn = getattr(SPEC.implementation(framework), function)
-    return frameworks.load(framework).compile(fn, parity.DEFAULT_MODE[framework])
+    return compiled(NAME, function, framework)
 
 
 @functools.cache
