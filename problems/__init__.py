@@ -23,6 +23,7 @@ REGISTERED = (
     "lotka_volterra",
     "double_pendulum",
     "heat_inverse",
+    "robertson",
     "burgers_spectral",
     "pinn_poisson",
     "gmm",
