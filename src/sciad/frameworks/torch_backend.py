@@ -13,6 +13,16 @@ torch.set_float32_matmul_precision("highest")
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
+# Every transform builder is one Python function whose closures differ by problem, so dynamo sees the
+# same code object compiled again and again. Past its recompile limit (8) dynamo silently runs the
+# function eagerly, and a "compile" cell or benchmark would measure eager torch.func. Lift the limits
+# and make hitting them an error, so that compile always means compiled.
+_dynamo_config = torch._dynamo.config
+for _limit in ("recompile_limit", "cache_size_limit", "accumulated_recompile_limit", "accumulated_cache_size_limit"):
+    if hasattr(_dynamo_config, _limit):
+        setattr(_dynamo_config, _limit, 1_000_000)
+_dynamo_config.fail_on_recompile_limit_hit = True
+
 
 class Adapter:
     name = "torch"
@@ -63,7 +73,9 @@ class Adapter:
 
     def compile(self, fn, mode: str):
         # torch.compile outside the torch.func transform: dynamo traces through functorch transforms.
-        return torch.compile(fn) if mode == "compile" else fn
+        # dynamic=False: a recompile for a new shape (the shared builder code again) would otherwise turn
+        # on automatic dynamic shapes and time a symbolic-shape graph.
+        return torch.compile(fn, dynamic=False) if mode == "compile" else fn
 
     # -- primitive transforms, with one calling convention for both frameworks -------------------
 
