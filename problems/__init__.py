@@ -26,7 +26,10 @@ REGISTERED = (
     "robertson",
     "burgers_spectral",
     "pinn_poisson",
+    # "neural_ode",
+    # "hmc",
     "gmm",
+    # "bundle_adjustment",
     "lstm",
     "kmeans",
     "ode_chain",
@@ -35,6 +38,8 @@ REGISTERED = (
     "det",
     "particle",
     "saddle",
+    # "sinkhorn",
+    # "mlp_ensemble",
 )
 
 SPECS: tuple[Problem, ...] = tuple(importlib.import_module(f"{__name__}.{name}").SPEC for name in REGISTERED)
