@@ -103,6 +103,8 @@ def canonical(base: str, out, y_example, map_ndim: int = 1) -> dict[str, np.ndar
         return {"value": np.atleast_1d(np.asarray(out[0], np.float64)), "grad": ravel(out[1]).astype(np.float64)}
     if base == "hessian":
         return {"hessian": y_by_y(out, y_example).ravel()}
+    if base == "map":
+        return {"map": ravel(out).astype(np.float64)}
     if base == "jvp":
         return {"value": ravel(out[0]).astype(np.float64), "tangent": ravel(out[1]).astype(np.float64)}
     if base == "vjp":
@@ -215,6 +217,8 @@ class ReferenceModel:
             return {"hessian": self.hessian().ravel()}
         if base in ("hvp_fwd_rev", "hvp_rev_rev"):
             return {"hvp": self.hessian() @ ravel(extra)}
+        if base == "map":
+            return {"map": self.vector_map()}
         if base == "jvp":
             return {"value": self.vector_map(), "tangent": self.jacobian() @ ravel(extra)}
         if base == "vjp":
@@ -279,9 +283,9 @@ def projected(reference: Reference, base: str, y, args, extra, out, seed: int = 
     if base == "value":
         return np.array([f(x)]), np.array([float(out)])
     if base == "grad":
-        return np.array([_directional(f, x, v, complex_ok=cs, step=step)]), np.array([ravel(out) @ v])
+        return np.array([grad_along(x, v)]), np.array([ravel(out) @ v])
     if base == "value_and_grad":
-        expected = [f(x), _directional(f, x, v, complex_ok=cs, step=step)]
+        expected = [f(x), grad_along(x, v)]
         return np.array(expected), np.array([float(out[0]), ravel(out[1]) @ v])
     if base in ("hessian", "hvp_fwd_rev", "hvp_rev_rev"):
         if base != "hessian":
@@ -296,6 +300,8 @@ def projected(reference: Reference, base: str, y, args, extra, out, seed: int = 
     # Vector maps: project the output on w and differentiate ⟨F, w⟩ along v.
     fx = ravel(reference.vector_map(y, args))
     w = ravel(extra) if base == "vjp" else unit(fx.size)
+    if base == "map":
+        return np.array([fx @ w]), np.array([ravel(out) @ w])
     if base == "jvp":
         v = ravel(extra)
 

@@ -33,6 +33,7 @@ GENERIC_TRANSFORMS = {
     "hvp_fwd_rev": "objective",
     "hvp_rev_rev": "objective",
     "vmap": "objective",
+    "map": "vector_map",
     "jvp": "vector_map",
     "vjp": "vector_map",
     "jacfwd": "vector_map",

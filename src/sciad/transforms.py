@@ -82,6 +82,7 @@ BUILDERS: dict[str, Callable] = {
     "hvp_fwd_rev": _hvp_fwd_rev,
     "hvp_rev_rev": _hvp_rev_rev,
     "vmap": _vmap,
+    "map": _value,
     "jvp": _jvp,
     "vjp": _vjp,
     "jacfwd": _jacfwd,
