@@ -39,7 +39,7 @@ REGISTERED = (
     "particle",
     "saddle",
     # "sinkhorn",
-    # "mlp_ensemble",
+    "mlp_ensemble",
 )
 
 SPECS: tuple[Problem, ...] = tuple(importlib.import_module(f"{__name__}.{name}").SPEC for name in REGISTERED)
