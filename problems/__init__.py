@@ -29,7 +29,7 @@ REGISTERED = (
     # "neural_ode",
     # "hmc",
     "gmm",
-    # "bundle_adjustment",
+    "bundle_adjustment",
     "lstm",
     "kmeans",
     "ode_chain",
