@@ -196,8 +196,12 @@ class KnownFailure:
     sizes: tuple[str, ...] | None = None  # None: every size; e.g. ("bench",) for a compile time that grows with steps
 
     def matches(self, framework: str, transform: str, mode: str, size: str = "small") -> bool:
-        return (self.framework == framework and self.transform in (None, transform) and self.mode in (None, mode)
-                and (self.sizes is None or size in self.sizes))
+        return (
+            self.framework == framework
+            and self.transform in (None, transform)
+            and self.mode in (None, mode)
+            and (self.sizes is None or size in self.sizes)
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,8 +15,14 @@ DEVICES = ("cpu", "cuda", "auto")
 # both dtypes; "gpu" is "full" in float32 first (what a GPU is for) and float64.
 FOUNDATION = ("rosenbrock", "logistic_regression", "lennard_jones", "nbody", "lotka_volterra")
 SUITES = {
-    "quick": {"problem": FOUNDATION, "transform": ("value", "grad"), "size": ("bench",), "dtype": ("float64",),
-              "min_time": 0.2, "timeout": 120.0},
+    "quick": {
+        "problem": FOUNDATION,
+        "transform": ("value", "grad"),
+        "size": ("bench",),
+        "dtype": ("float64",),
+        "min_time": 0.2,
+        "timeout": 120.0,
+    },
     "full": {"size": ("bench",), "dtype": ("float64", "float32"), "min_time": 0.5, "timeout": 300.0},
     "gpu": {"size": ("bench",), "dtype": ("float32", "float64"), "min_time": 0.5, "timeout": 300.0},
 }
