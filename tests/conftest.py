@@ -8,16 +8,6 @@ import pathlib
 # The default inductor cache under /tmp is shared with other processes on the machine.
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(pathlib.Path(__file__).resolve().parent.parent / ".cache" / "inductor"))
 
-# Under pytest-xdist each worker gets one CPU thread: two workers on two cores then split the work instead
-# of oversubscribing (OpenMP with more threads than free cores runs ~10x slower here). Set before
-# either framework is imported.
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TORCHINDUCTOR_COMPILE_THREADS"):
-        os.environ[_variable] = "1"
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    ).strip()
-
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 

@@ -15,11 +15,7 @@ from sciad import parity
 
 def _param(cell: parity.Cell):
     reason = parity.known_failure(problems.get(cell.problem), cell)
-    # One problem's cells share a worker under pytest-xdist (--dist loadgroup): its jax_vs_torch cells reuse
-    # the framework outputs already computed there.
-    marks = [pytest.mark.xdist_group(cell.problem)]
-    if reason:
-        marks.append(pytest.mark.xfail(reason=reason, strict=True))
+    marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
     return pytest.param(cell, id=cell.id, marks=marks)
 
 
