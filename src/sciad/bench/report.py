@@ -323,7 +323,9 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
 def _harness(runs) -> str:
     rows = []
     for run in runs:
-        ratios = [r["median_s"] / r["bare_loop_s"] for r in run.ok() if r.get("bare_loop_s")]
+        timed = [r for r in run.ok() if r.get("bare_loop_s")]
+        ratios = [r["median_s"] / r["bare_loop_s"] for r in timed]
+        mean_ratios = [r["mean_s"] / r["bare_loop_s"] for r in timed if r.get("mean_s")]
         if ratios:
             ordered = sorted(ratios)
             rows.append(
@@ -334,13 +336,19 @@ def _harness(runs) -> str:
                     f"{ordered[int(0.1 * (len(ratios) - 1))]:.3f}",
                     f"{ordered[int(0.9 * (len(ratios) - 1))]:.3f}",
                     sum(1 for x in ratios if 0.97 <= x <= 1.1),
+                    f"{statistics.median(mean_ratios):.3f}" if mean_ratios else "–",
                 ]
             )
     return (
         "## Harness overhead\n\nThe harness's median (one wait per call) ÷ a bare loop of the same callable (the median "
         "of five chunk means, one wait per chunk). Between 1 and 1.1 is the target; well below 1 would mean the "
-        "harness does not wait for results, well above that it adds its own cost.\n\n"
-        + _table(["run", "cases", "median ratio", "10th percentile", "90th percentile", "cases in [0.97, 1.1]"], rows)
+        "harness does not wait for results, well above that it adds its own cost. On a loaded host the median of "
+        "single calls skips the calls that were preempted while any loop average includes them, so the median ratio "
+        "falls below 1 there; the harness's mean ÷ the bare loop (last column) compares like with like.\n\n"
+        + _table(
+            ["run", "cases", "median ratio", "10th percentile", "90th percentile", "cases in [0.97, 1.1]", "median mean ratio"],
+            rows,
+        )
     )
 
 

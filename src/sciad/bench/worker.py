@@ -15,6 +15,8 @@ import statistics
 import sys
 import time
 
+import numpy as np
+
 MARK = "SCIAD_RESULT "
 
 
@@ -111,7 +113,9 @@ def run_case(case: dict, options: dict) -> dict:
         return dict(record, status="unsupported", error="no CUDA device visible to this framework")
     failure = spec.known_failure(case_obj.framework, case_obj.transform, case_obj.mode, case_obj.size_arguments(spec)[0])
     if failure:
-        return dict(record, status="known_failure", error=failure.reason)
+        # The device the case would have run on, so that the summary files it beside its measured neighbours.
+        device = fw.device_name(fw.convert(np.zeros(1), device=case_obj.device))
+        return dict(record, device=device, status="known_failure", error=failure.reason)
 
     size, overrides = case_obj.size_arguments(spec)
     y, args, extra = transforms.inputs(spec, case_obj.transform, size, case_obj.dtype, batch=spec.bench_batch, **overrides)
