@@ -38,7 +38,7 @@ REGISTERED = (
     "det",
     "particle",
     "saddle",
-    # "sinkhorn",
+    "sinkhorn",
     "mlp_ensemble",
 )
 
