@@ -100,9 +100,4 @@ SPEC = Problem(
     # torch (measured on CPU), so the sweep stops there and the benchmark's vmap batch is 8, not 32.
     sweep=("n", (125, 343, 1000, 2197)),
     bench_batch=8,
-    bench_notes={
-        "cheap_gradient": "torch.compile fuses the value into one pass over the pairs that materialises nothing "
-        "(5.5 ms, 1.2 MB peak at n = 1000), fast enough that the ratio rises to 4.6; its gradient (25 ms) is still "
-        "the fastest of the four modes, 2.3x faster than JAX jit's (58 ms, ratio 1.8) (CPU, 1 thread)",
-    },
 )

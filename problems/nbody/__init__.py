@@ -146,8 +146,8 @@ SPEC = Problem(
     bench_notes={
         "cheap_gradient": "reverse mode through 100 leapfrog steps saves every step's (n, n, 3) pair arrays for the "
         "backward sweep: XLA's cost analysis gives 681 MB accessed for the gradient against 14 MB for the value and "
-        "the peak memory grows from 86 MB to 460 MB (n = 256, CPU, 1 thread), so the jitted gradient (0.68 s) is "
-        "memory-bound while the fused value (0.10 s) is not; eager torch and JAX, which materialise the pairs in "
-        "the value too, give 3.1 and 4.2",
+        "the peak memory grows from 86 MB to 471 MB (n = 256, CPU, 1 thread), so the jitted gradient (0.41 s) is "
+        "memory-bound while the fused value (0.066 s) is not; eager torch and JAX, which materialise the pairs in "
+        "the value too, give 2.8 and 4.3",
     },
 )

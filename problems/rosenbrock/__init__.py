@@ -58,7 +58,7 @@ SPEC = Problem(
     sweep=("n", (1_000, 10_000, 100_000, 1_000_000)),
     bench_notes={
         "cheap_gradient": "torch.compile fuses the value into one read-only vectorised reduction (45 µs at n = 1e5, "
-        "about a memory pass), while the gradient must also write n values; its 225 µs is within 2x of JAX jit's "
-        "gradient (125 µs): the ratio is high because the compiled value is fast (CPU baseline, 1 thread)",
+        "about a memory pass), while the gradient must also write n values; its 230 µs is within 2x of JAX jit's "
+        "gradient (127 µs): the ratio is high because the compiled value is fast (CPU baseline, 1 thread)",
     },
 )
