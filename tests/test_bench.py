@@ -14,9 +14,12 @@ import time
 import pytest
 
 import problems
-from sciad.bench import results, worker
+from sciad import checks
+from sciad.bench import cases as cases_module
+from sciad.bench import report, results, worker
 from sciad.bench.cases import Case
-from sciad.spec import Reference
+from sciad.errors import SciadError
+from sciad.spec import Baseline, Reference
 
 TINY = ["--size", "small", "--dtype", "float64", "--device", "cpu", "--min-runs", "2", "--min-time", "0"]
 
@@ -140,6 +143,19 @@ def test_a_wrong_result_is_recorded_invalid_and_not_timed(monkeypatch, framework
         (["bench", "--problem", "rosenbrock", "--min-runs", "0"], "--min-runs 0 is not accepted"),
         (["bench", "--suite", "huge"], "unknown suite 'huge'; suites are: quick, full, gpu"),
         (["bench", "--device", "tpu"], "unknown device 'tpu'; devices are: cpu, cuda, auto"),
+        (
+            ["bench", "--problem", "heat_inverse", "--framework", "scipy"],
+            "framework 'scipy' is a benchmark baseline, and none of the selected problems (heat_inverse) has a scipy baseline",
+        ),
+        (
+            ["bench", "--problem", "robertson", "--framework", "scipy", "--dtype", "float32"],
+            "no scipy baseline case matches these options; scipy baselines run in float64 on the cpu, for: robertson "
+            "value_and_grad_adaptive (radau)",
+        ),
+        (
+            ["bench", "--problem", "robertson", "--mode", "bdf"],
+            "unknown mode 'bdf'; modes are: compile, eager, jit, lsoda, radau",
+        ),
         (["report", "missing.jsonl", "--out", "x"], "results file missing.jsonl does not exist"),
         (["report"], "the following arguments are required"),
     ],
@@ -179,3 +195,103 @@ def test_report_renders_tables_and_plots(tmp_path):
     for plot in ("speed_ratio.png", "cheap_gradient.png", "first_call.png", "peak_memory.png"):
         assert (tmp_path / "report" / plot).stat().st_size > 1000
     assert "| rosenbrock | grad | small | float64 |" in text
+
+
+# -- baselines: an established library's implementation of a transform, timed beside the frameworks ------
+
+BASELINES = [(spec, baseline) for spec in problems.SPECS for baseline in spec.baselines]
+
+
+@pytest.mark.parametrize("spec, baseline", BASELINES, ids=[f"{s.name}-{b.transform}-{b.library}-{b.mode}" for s, b in BASELINES])
+def test_every_baseline_agrees_with_the_reference_of_its_transform(spec, baseline):
+    """A baseline is timed as the same computation: it must not be silently wrong (or solve a looser problem)."""
+    y, args, extra = sciad_inputs(spec, baseline.transform)
+    out = baseline.function(y, args, *extra)
+    tolerance = spec.reference_tolerance_for(baseline.transform)["float64"]
+    for direction_seed in (7, 8):
+        expected, actual = checks.projected(
+            spec.reference_for(baseline.transform),
+            spec.base_transform(baseline.transform),
+            y,
+            args,
+            extra[0] if extra else None,
+            out,
+            seed=direction_seed,
+        )
+        assert checks.error({"p": expected}, {"p": actual}) <= tolerance
+
+
+def sciad_inputs(spec, transform):
+    from sciad import transforms
+
+    return transforms.inputs(spec, transform, "small", "float64")
+
+
+def test_baseline_cases_are_float64_on_the_cpu_and_filtered_like_frameworks():
+    spec = problems.get("robertson")
+    generated = cases_module.generate([spec], transforms=("value_and_grad_adaptive",), sizes=("small",), devices=("auto", "cuda"))
+    scipy = [c for c in generated if c.framework == "scipy"]
+    assert {(c.mode, c.dtype, c.device) for c in scipy} == {("radau", "float64", "auto"), ("lsoda", "float64", "auto")}
+    assert {c.framework for c in generated} == {"jax", "scipy"}  # the variant is JAX-only; torch has no case
+    only_jit = cases_module.generate([spec], transforms=("value_and_grad_adaptive",), modes=("jit",), sizes=("small",))
+    assert {c.framework for c in only_jit} == {"jax"}
+    assert not [c for c in cases_module.generate([spec], transforms=("grad",), sizes=("small",)) if c.framework == "scipy"]
+
+
+def test_a_baseline_for_a_transform_the_problem_lacks_is_refused():
+    spec = problems.get("robertson")
+    with pytest.raises(SciadError, match="unknown transform 'hessian' in a baseline of problem 'robertson'"):
+        dataclasses.replace(spec, baselines=(Baseline("hessian", lambda y, args: None, "scipy", "radau"),))
+    with pytest.raises(SciadError, match="two scipy radau baselines"):
+        dataclasses.replace(spec, baselines=(spec.baselines[0], spec.baselines[0]))
+
+
+def test_a_scipy_baseline_case_runs_in_a_worker_that_imports_neither_framework():
+    case = dict(vars(Case("robertson", "value_and_grad_adaptive", "scipy", "lsoda", "small", "float64", "auto")))
+    script = (
+        "import json, sys\n"
+        "from sciad.bench import worker\n"
+        f"record = worker.run_case({case!r}, {{'min_runs': 2, 'min_time': 0.0, 'max_runs': 2}})\n"
+        "print(json.dumps({'record': record, 'imported': [m for m in ('jax', 'torch') if m in sys.modules]}, default=float))\n"
+    )
+    answer = json.loads(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout)
+    record = answer["record"]
+    assert answer["imported"] == []
+    assert record["status"] == "ok", record.get("error")
+    assert record["device"] == "cpu" and record["runs"] == 2
+    assert record["check_error"] <= record["check_tolerance"]
+
+
+def test_the_report_plots_peak_memory_against_the_sweep_and_shows_baselines(tmp_path):
+    """Synthetic records (no timing): memory ∝ T gives exponent 1, ∝ √T gives ½; a baseline gets its column."""
+    out = tmp_path / "r.jsonl"
+    records = [{"kind": "environment", "cpu": "test cpu", "threads": 1}]
+    for steps in (256, 1024, 4096):
+        for transform, memory in (("grad", 1000 * steps), ("grad_checkpointed", 1000 * int(steps**0.5))):
+            records.append(
+                dict(
+                    vars(Case("heat_inverse", transform, "jax", "jit", f"steps={steps}", "float64", "cpu")),
+                    status="ok",
+                    median_s=1e-3,
+                    first_call_s=1.0,
+                    peak_mem_bytes=memory,
+                    first_call_peak_mem_bytes=memory + 50 * 2**20,
+                    xla_temp_bytes=memory,
+                )
+            )
+    records.append(
+        dict(
+            vars(Case("robertson", "value_and_grad_adaptive", "scipy", "lsoda", "bench", "float64", "cpu")),
+            status="ok",
+            median_s=0.03,
+            first_call_s=0.03,
+            peak_mem_bytes=0,
+        )
+    )
+    out.write_text("".join(json.dumps(r) + "\n" for r in records))
+    text = report.write([out], tmp_path / "report").read_text()
+    assert "## Peak memory against size" in text
+    assert "| grad | jax jit | steady call | 250 KiB | 1000 KiB | 3.91 MiB | 1.00 |" in text
+    assert "| grad_checkpointed | jax jit | XLA buffers | 15.6 KiB | 31.2 KiB | 62.5 KiB | 0.50 |" in text
+    assert (tmp_path / "report" / "memory_heat_inverse_float64.png").stat().st_size > 1000
+    assert "scipy lsoda" in text and "solve_ivp LSODA" in text

@@ -22,6 +22,12 @@ FRAMEWORKS = ("jax", "torch")
 MODES = {"jax": ("jit", "eager"), "torch": ("eager", "compile")}
 DTYPES = ("float64", "float32")
 
+# Libraries a benchmark baseline may come from (`Baseline`): a column of the benchmark beside the
+# frameworks, never a framework of the parity suite. A baseline runs as it is written, NumPy float64 on
+# the CPU, so it has one dtype; its mode names the library's method.
+BASELINE_LIBRARIES = ("scipy",)
+BASELINE_DTYPE = "float64"
+
 # Transforms every framework builds the same way (see transforms.py), and which function of the
 # implementation each one applies to: the scalar objective, the problem's vector map, or the
 # per-sample loss.
@@ -242,6 +248,25 @@ class Variant:
 
 
 @dataclasses.dataclass(frozen=True)
+class Baseline:
+    """An implementation of one of a problem's transforms in an established non-AD library (SciPy's solvers,
+    say), timed by the benchmark beside JAX and torch as what a user would otherwise run.
+
+    `function(y, args, *extra)` takes the problem's NumPy float64 inputs and returns what the transform
+    returns (`(value, grad)` for a value_and_grad). It lives in the problem's package, imports only NumPy
+    and `library`, and is checked against the problem's reference like every benchmark case. `mode` is
+    the benchmark's mode column for it: the library's method (a library offers several solvers, and the
+    fastest one is the fair baseline, the closest one the like-for-like comparison).
+    """
+
+    transform: str
+    function: Callable
+    library: str = "scipy"
+    mode: str = "eager"
+    note: str = ""  # the method and settings, for the report
+
+
+@dataclasses.dataclass(frozen=True)
 class Problem:
     """One problem of the catalogue. Built once in its package; validated on construction."""
 
@@ -264,6 +289,9 @@ class Problem:
     batch: int = 3  # batch length of vmap cells in the parity suite
     bench_batch: int = 32  # batch length of vmap cases in the benchmark
     bench_notes: Mapping[str, str] = dataclasses.field(default_factory=dict)  # e.g. why a benchmark target is missed
+    # Benchmark baselines, at most one per transform, library and mode: the benchmark's case key
+    # (problem, transform, library, mode, ...) could not tell two apart.
+    baselines: tuple[Baseline, ...] = ()
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -297,6 +325,26 @@ class Problem:
                 choose("size", size, tuple(self.sizes), f"in a known failure of problem {self.name!r}")
             if not failure.reason:
                 raise SciadError(f"known failure {failure} of problem {self.name!r} must carry its upstream reason")
+        seen = set()
+        for baseline in self.baselines:
+            choose("baseline library", baseline.library, BASELINE_LIBRARIES, f"of problem {self.name!r}")
+            choose("transform", baseline.transform, self.transforms, f"in a baseline of problem {self.name!r}")
+            if not callable(baseline.function):
+                raise SciadError(
+                    f"the {baseline.library} baseline of {self.name!r} for {baseline.transform!r} must be a function"
+                )
+            if not baseline.mode.isidentifier() or baseline.mode in {m for ms in MODES.values() for m in ms} - {"eager"}:
+                raise SciadError(
+                    f"baseline mode {baseline.mode!r} of problem {self.name!r} must be an identifier naming the "
+                    "library's method, not a framework's compiled mode"
+                )
+            key = (baseline.transform, baseline.library, baseline.mode)
+            if key in seen:
+                raise SciadError(
+                    f"problem {self.name!r} has two {baseline.library} {baseline.mode} baselines for {baseline.transform!r}; "
+                    "one is accepted"
+                )
+            seen.add(key)
         # Records are immutable: freeze the mappings too.
         for field in ("sizes", "variants", "transform_sizes", "reference_tolerance", "bench_notes"):
             object.__setattr__(self, field, MappingProxyType(dict(getattr(self, field))))
@@ -340,6 +388,9 @@ class Problem:
 
     def known_failure(self, framework: str, transform: str, mode: str, size: str = "small") -> KnownFailure | None:
         return next((f for f in self.known_failures if f.matches(framework, transform, mode, size)), None)
+
+    def baseline(self, transform: str, library: str, mode: str) -> Baseline | None:
+        return next((b for b in self.baselines if (b.transform, b.library, b.mode) == (transform, library, mode)), None)
 
     def reference_for(self, transform: str) -> Reference:
         variant = self.variants.get(transform)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import SciadError, choose
-from ..spec import DTYPES, FRAMEWORKS, MODES
+from ..spec import BASELINE_DTYPE, BASELINE_LIBRARIES, DTYPES, FRAMEWORKS, MODES
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -57,11 +57,16 @@ class Case:
 def generate(
     specs, *, transforms=None, frameworks=None, modes=None, sizes=None, dtypes=None, devices=("cpu",), sweep: bool = False
 ) -> list[Case]:
-    """Every case that applies, in a stable order; a `None` filter means all that apply."""
+    """Every case that applies, in a stable order; a `None` filter means all that apply.
+
+    Besides the frameworks, each baseline of a problem (`Problem.baselines`) is a case whose framework is
+    its library ("scipy") and whose mode is its method, float64 and on the CPU (device "cpu" or "auto").
+    """
     for framework in frameworks or ():
-        choose("framework", framework, FRAMEWORKS)
+        choose("framework", framework, FRAMEWORKS + BASELINE_LIBRARIES)
     for mode in modes or ():
-        choose("mode", mode, sorted({m for ms in MODES.values() for m in ms}))
+        baseline_modes = {b.mode for spec in specs for b in spec.baselines}
+        choose("mode", mode, sorted({m for ms in MODES.values() for m in ms}) + sorted(baseline_modes - {"eager"}))
     for dtype in dtypes or ():
         choose("dtype", dtype, DTYPES)
     for device in devices:
@@ -88,7 +93,19 @@ def generate(
                 size_names = [f"{parameter}={value}" for value in values]
             else:
                 size_names = [s for s in spec.sizes_for(transform) if not sizes or s in sizes]
-            for framework in frameworks or FRAMEWORKS:
+            for framework in frameworks or FRAMEWORKS + BASELINE_LIBRARIES:
+                if framework in BASELINE_LIBRARIES:
+                    cases += [
+                        Case(spec.name, transform, framework, baseline.mode, size, BASELINE_DTYPE, device)
+                        for baseline in spec.baselines
+                        if (baseline.transform, baseline.library) == (transform, framework)
+                        and (not modes or baseline.mode in modes)
+                        and (not dtypes or BASELINE_DTYPE in dtypes)
+                        for size in size_names
+                        for device in devices
+                        if device != "cuda"
+                    ]
+                    continue
                 if framework not in spec.frameworks_for(transform):
                     continue
                 for mode in MODES[framework]:
@@ -98,4 +115,21 @@ def generate(
                         for dtype in dtypes or DTYPES:
                             for device in devices:
                                 cases.append(Case(spec.name, transform, framework, mode, size, dtype, device))
+    for library in (f for f in frameworks or () if f in BASELINE_LIBRARIES):
+        if not any(case.framework == library for case in cases):
+            raise SciadError(_no_baseline(specs, library))
     return cases
+
+
+def _no_baseline(specs, library: str) -> str:
+    """Why `--framework <library>` selected nothing: which baselines exist and what they run on."""
+    held = [f"{spec.name} {b.transform} ({b.mode})" for spec in specs for b in spec.baselines if b.library == library]
+    if not held:
+        names = ", ".join(spec.name for spec in specs) if len(specs) <= 3 else f"{len(specs)} problems"
+        return (
+            f"framework {library!r} is a benchmark baseline, and none of the selected problems ({names}) has a {library} baseline"
+        )
+    return (
+        f"no {library} baseline case matches these options; {library} baselines run in {BASELINE_DTYPE} on the cpu, "
+        f"for: {', '.join(held)}"
+    )

@@ -7,7 +7,7 @@ import os
 import pathlib
 
 from ..errors import SciadError
-from ..spec import DTYPES, FRAMEWORKS, MODES
+from ..spec import BASELINE_LIBRARIES, DTYPES, FRAMEWORKS, MODES
 from .cases import DEVICES, SUITES
 
 FILTERS = ("problem", "transform", "framework", "mode", "size", "dtype", "device")
@@ -23,9 +23,17 @@ def add_commands(sub) -> None:
     )
     bench.add_argument("--problem", action="append", metavar="P")
     bench.add_argument("--transform", action="append", metavar="T")
-    bench.add_argument("--framework", action="append", metavar="F", help=f"one of {', '.join(FRAMEWORKS)}")
     bench.add_argument(
-        "--mode", action="append", metavar="M", help="; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in MODES.items())
+        "--framework",
+        action="append",
+        metavar="F",
+        help=f"one of {', '.join(FRAMEWORKS)}, or a baseline library: {', '.join(BASELINE_LIBRARIES)}",
+    )
+    bench.add_argument(
+        "--mode",
+        action="append",
+        metavar="M",
+        help="; ".join(f"{fw}: {', '.join(modes)}" for fw, modes in MODES.items()) + "; a baseline's mode is its method",
     )
     bench.add_argument("--size", action="append", metavar="S", help="a named size of the problems (small, medium, bench)")
     bench.add_argument(
@@ -131,7 +139,9 @@ def summarise(console, records) -> None:
     """A table of medians: one row per problem/transform/size/dtype, one column per framework and mode."""
     from rich.table import Table
 
-    columns = [f"{fw} {mode}" for fw, modes in MODES.items() for mode in modes]
+    from .report import combos
+
+    columns = [f"{fw} {mode}" for fw, mode in combos(records)]
     rows: dict[tuple, dict] = {}
     for r in records:
         row = rows.setdefault((r["problem"], r["transform"], r["size"], r["dtype"], r["device"]), {})

@@ -11,7 +11,7 @@ import pathlib
 import statistics
 from collections import defaultdict
 
-from ..spec import MODES
+from ..spec import BASELINE_LIBRARIES, MODES
 from . import results
 
 COMBOS = [(fw, mode) for fw, modes in MODES.items() for mode in modes]
@@ -50,6 +50,16 @@ class Run:
             ):
                 return r["median_s"]
         return None
+
+
+def combos(records) -> list[tuple[str, str]]:
+    """The (framework, mode) columns: every framework's modes, then the baselines (SciPy's methods) present."""
+    baselines = sorted({(r["framework"], r["mode"]) for r in records if r["framework"] in BASELINE_LIBRARIES})
+    return COMBOS + baselines
+
+
+def _all_cases(runs):
+    return [r for run in runs for r in run.cases]
 
 
 def _fmt_time(seconds):
@@ -95,13 +105,14 @@ def _medians_section(runs) -> str:
     for i, run in enumerate(runs):
         for r in run.cases:
             status[(i, r["problem"], r["transform"], r["size"], r["dtype"], r["framework"], r["mode"])] = r
+    columns = combos(_all_cases(runs))
     header = ["problem", "transform", "size", "dtype"] + [
-        f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "") for fw, mode in COMBOS for i in range(len(runs))
+        f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "") for fw, mode in columns for i in range(len(runs))
     ]
     rows = []
     for key in keys:
         row = list(key)
-        for fw, mode in COMBOS:
+        for fw, mode in columns:
             for i in range(len(runs)):
                 r = status.get((i, *key, fw, mode))
                 row.append("" if r is None else _fmt_time(r["median_s"]) if r["status"] == "ok" else f"*{r['status']}*")
@@ -109,6 +120,7 @@ def _medians_section(runs) -> str:
     legend = "" if len(runs) == 1 else "\n\n" + "; ".join(f"[{i + 1}] = {run.label}" for i, run in enumerate(runs))
     return (
         "## Median time per call\n\nFirst call (trace + compile) excluded; the device waited on after every call."
+        + _baseline_legend(runs)
         + legend
         + "\n\n"
         + _table(header, rows)
@@ -214,8 +226,9 @@ def _first_call(runs, out: pathlib.Path) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 5))
     markers = ["o", "^"]
+    columns = combos(_all_cases(runs))
     for i, run in enumerate(runs):
-        for fw, mode in COMBOS:
+        for fw, mode in columns:
             points = [(r["median_s"], r["first_call_s"]) for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
             if points:
                 ax.scatter(
@@ -231,7 +244,7 @@ def _first_call(runs, out: pathlib.Path) -> str:
     plt.close(fig)
     rows = []
     for run in runs:
-        for fw, mode in COMBOS:
+        for fw, mode in columns:
             firsts = [r["first_call_s"] for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
             if firsts:
                 rows.append(
@@ -251,8 +264,9 @@ def _memory(runs, out: pathlib.Path) -> str:
         cases = [r for r in run.ok() if r["size"] == size and r["dtype"] == dtype and r.get("peak_mem_bytes") is not None]
         labels = sorted({(r["problem"], r["transform"]) for r in cases})
         ax = axes[0][i]
-        width = 0.8 / len(COMBOS)
-        for j, (fw, mode) in enumerate(COMBOS):
+        columns = combos(run.cases)
+        width = 0.8 / len(columns)
+        for j, (fw, mode) in enumerate(columns):
             values = []
             for label in labels:
                 match = [
@@ -271,10 +285,41 @@ def _memory(runs, out: pathlib.Path) -> str:
     fig.tight_layout()
     fig.savefig(out / "peak_memory.png", dpi=110)
     plt.close(fig)
-    return (
-        "## Peak memory\n\nOn a GPU: device memory allocated during the timed calls. On a CPU: growth of the peak "
-        "resident set from just before the first call (compilation included).\n\n![peak memory](peak_memory.png)"
+    return "## Peak memory\n\n" + _memory_method(runs) + "\n\n![peak memory](peak_memory.png)"
+
+
+def _memory_method(runs) -> str:
+    """What `peak_mem_bytes` measured: it changed when the first call's memory got a field of its own."""
+    separate = [r for r in _all_cases(runs) if "first_call_peak_mem_bytes" in r]
+    if not separate:
+        return (
+            "On a GPU: device memory allocated during the timed calls. On a CPU: growth of the peak resident set "
+            "from just before the first call (compilation included)."
+        )
+    text = (
+        "Peak memory of one steady-state call (`peak_mem_bytes`), measured on its own right after the first call: "
+        "compilation excluded. On a GPU: device memory allocated during the call (JAX reports only its lifetime "
+        "peak, an upper bound). On a CPU: how far the resident set's high-water mark rises above the resident set "
+        "at the call's start, after the C heap's free pages are returned to the OS (`malloc_trim`) and the mark is "
+        "reset (`/proc/self/clear_refs`). That is a lower bound: memory the allocator still holds from earlier "
+        "cases of the worker can be reused without growing the resident set, which hides up to a few MiB. For "
+        "JAX jit the exact figure is XLA's buffer assignment (`xla_temp_bytes`: the temporaries of the compiled "
+        "call beyond its inputs and outputs), recorded beside it. The first call's growth, compilation included, "
+        "is `first_call_peak_mem_bytes`"
     )
+    if len(separate) < len(_all_cases(runs)):
+        text += "; results files written before it was recorded apart hold the first call's growth instead"
+    text += "."
+    for i, run in enumerate(runs):
+        threshold = run.env.get("malloc_mmap_threshold")
+        if threshold:
+            text += (
+                f" {'[' + str(i + 1) + '] ' if len(runs) > 1 else ''}{run.path.name} ran with glibc's mmap threshold "
+                f"fixed at {threshold} bytes (`MALLOC_MMAP_THRESHOLD_`): every buffer that large is mapped when "
+                "allocated and unmapped when freed, so its resident set counts live large buffers, not freed ones "
+                "the heap keeps between them."
+            )
+    return text
 
 
 def _time_vs_size(runs, out: pathlib.Path) -> str:
@@ -296,7 +341,7 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
         fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
         for ax, key in zip(axes[0], sorted(keys)):
             for i in range(len(runs)):
-                for fw, mode in COMBOS:
+                for fw, mode in combos(_all_cases(runs)):
                     points = sorted((v, t) for j, f, m, v, t in series[key] if (j, f, m) == (i, fw, mode))
                     if points:
                         ax.plot(
@@ -307,6 +352,7 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
                         )
             ax.set_xscale("log")
             ax.set_yscale("log")
+            _label_sizes(ax, sorted({v for _, _, _, v, _ in series[key]}))
             ax.set_xlabel(key[3])
             ax.set_ylabel("median (s)")
             ax.set_title(f"{problem} {key[1]} {key[2]}", fontsize=9)
@@ -318,6 +364,138 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
     if not sections:
         return "## Time against size\n\nNo sweep in these results (`sciad bench --sweep` measures one)."
     return "## Time against size\n\n" + "\n\n".join(sections)
+
+
+def _fmt_bytes(count):
+    if count is None:
+        return ""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.3g} {unit}" if value < 999.5 else f"{value:.0f} {unit}"  # no 1e+03
+    return f"{count} B"
+
+
+def _label_sizes(ax, values) -> None:
+    """Tick labels at the sweep's own values: a log axis's minor labels (3×10², 4×10², …) pile up otherwise."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xticks(values, [str(v) for v in values], fontsize=7)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _growth_exponent(points) -> float | None:
+    """The least-squares slope of log(memory) against log(size): 1 for O(T), ½ for O(√T)."""
+    points = [(v, m) for v, m in points if m and m > 0]
+    if len(points) < 3:
+        return None
+    xs, ys = [math.log(v) for v, _ in points], [math.log(m) for _, m in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / spread if spread else None
+
+
+# The memory figures of a sweep: (record field, row label, line style).
+MEMORY_FIELDS = (
+    ("peak_mem_bytes", "steady call", "-"),
+    ("xla_temp_bytes", "XLA buffers", ":"),
+    ("first_call_peak_mem_bytes", "first call (compile incl.)", None),  # table only: compilation swamps the plot
+)
+
+
+def _memory_vs_size(runs, out: pathlib.Path) -> str:
+    """Peak memory against the sweep parameter, per problem and transform, one line per framework/mode (sweep runs)."""
+    series = defaultdict(list)
+    for i, run in enumerate(runs):
+        for r in run.ok():
+            if "=" in r["size"]:
+                parameter, value = r["size"].split("=")
+                series[(r["problem"], r["dtype"], parameter)].append((i, int(value), r))
+    if not any(r.get("peak_mem_bytes") is not None for points in series.values() for _, _, r in points):
+        return "## Peak memory against size\n\nNo sweep in these results (`sciad bench --sweep` measures one)."
+    plt = _plt()
+    sections = []
+    for problem, dtype, parameter in sorted(series):
+        points = series[(problem, dtype, parameter)]
+        transforms = sorted({r["transform"] for _, _, r in points})
+        values = sorted({v for _, v, _ in points})
+        fig, axes = plt.subplots(1, len(transforms), figsize=(4.2 * len(transforms), 3.8), squeeze=False, sharey=True)
+        rows = []
+        palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for ax, transform in zip(axes[0], transforms):
+            for i in range(len(runs)):
+                for k, (fw, mode) in enumerate(combos(_all_cases(runs))):
+                    chosen = {
+                        v: r for j, v, r in points if (j, r["transform"], r["framework"], r["mode"]) == (i, transform, fw, mode)
+                    }
+                    if not chosen:
+                        continue
+                    tag = f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "")
+                    for field, label, style in MEMORY_FIELDS:
+                        line = sorted((v, r.get(field)) for v, r in chosen.items() if r.get(field) is not None)
+                        if not line:
+                            continue
+                        exponent = _growth_exponent(line)
+                        by_value = dict(line)
+                        rows.append(
+                            [transform, tag, label]
+                            + [_fmt_bytes(by_value.get(v)) for v in values]
+                            + ["" if exponent is None else f"{exponent:.2f}"]
+                        )
+                        plotted = [(v, m / 2**20) for v, m in line if m > 0]
+                        if style and plotted:
+                            # One colour per framework/mode, a line style per measure, a marker per results file.
+                            ax.plot(
+                                *zip(*plotted),
+                                color=palette[k % len(palette)],
+                                marker="os^v"[i % 4],
+                                linestyle=style,
+                                label=tag + ("" if field == "peak_mem_bytes" else f" ({label})"),
+                            )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            _label_sizes(ax, values)
+            ax.set_xlabel(parameter)
+            ax.set_ylabel("peak memory (MiB)")
+            ax.set_title(f"{problem} {transform} {dtype}", fontsize=9)
+            ax.legend(fontsize=6)
+        fig.tight_layout()
+        name = f"memory_{problem}_{dtype}.png"
+        fig.savefig(out / name, dpi=100)
+        plt.close(fig)
+        header = ["transform", "framework mode", "measure"] + [f"{parameter}={v}" for v in values] + ["growth exponent"]
+        sections.append(f"![{problem} memory]({name})\n\n" + _table(header, rows))
+    return (
+        "## Peak memory against size\n\n"
+        + _memory_method(runs)
+        + " The growth exponent is the least-squares slope of log(memory) against log(size) over the sweep: "
+        "1 for memory proportional to the size, ½ for its square root (zero readings left out).\n\n" + "\n\n".join(sections)
+    )
+
+
+def _baseline_legend(runs) -> str:
+    """What each baseline column runs, from the problems' specs."""
+    present = {
+        (r["problem"], r["transform"], r["framework"], r["mode"])
+        for r in _all_cases(runs)
+        if r["framework"] in BASELINE_LIBRARIES
+    }
+    if not present:
+        return ""
+    try:
+        import problems
+
+        lines = [
+            f"- {problem} {transform}, {fw} {mode}: {b.note}"
+            for problem, transform, fw, mode in sorted(present)
+            if (b := problems.get(problem).baseline(transform, fw, mode)) is not None
+        ]
+    except Exception:  # noqa: BLE001 — a report of results from another checkout still renders
+        lines = []
+    return (
+        " Columns named after a library (scipy …) are baselines: the same transform computed without an AD "
+        "framework, checked against the reference like every case." + ("\n\n" + "\n".join(lines) if lines else "")
+    )
 
 
 def _harness(runs) -> str:
@@ -396,6 +574,7 @@ def write(paths, out: pathlib.Path) -> pathlib.Path:
         _first_call(runs, out),
         _memory(runs, out),
         _time_vs_size(runs, out),
+        _memory_vs_size(runs, out),
         _harness(runs),
     ]
     path = out / "report.md"

@@ -165,4 +165,7 @@ def environment(threads: int, options: dict) -> dict:
         "options": options,
         "inductor_cache": os.environ.get("TORCHINDUCTOR_CACHE_DIR"),
         "xla_python_client_preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
+        # Set, glibc maps every allocation this large on its own and unmaps it on free: CPU peak memory then
+        # counts live large buffers, not freed ones the heap keeps (it also changes timings a little).
+        "malloc_mmap_threshold": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
     }

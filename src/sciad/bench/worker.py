@@ -5,6 +5,8 @@ Protocol: the parent writes one JSON case per line on stdin; the worker answers 
 answer, before any case, is `SCIAD_RESULT {"kind": "hello", ...}` describing the worker.
 
     python -m sciad.bench.worker FRAMEWORK THREADS
+
+FRAMEWORK is "jax", "torch" or a baseline library ("scipy"), whose worker imports neither framework.
 """
 
 from __future__ import annotations
@@ -36,6 +38,22 @@ def _rss_bytes(field: str) -> int:
     return 0
 
 
+def _release_free_heap() -> None:
+    """Return the C heap's free pages to the OS (glibc `malloc_trim`), where there is glibc.
+
+    glibc keeps freed blocks (and, past its dynamic mmap threshold, even large ones) mapped for reuse: a
+    call that reuses memory an earlier call or the compiler freed would not grow the resident set, and
+    its peak would read as zero. Trimming first brings the growth of the high-water mark close to the memory
+    the measured code itself touches; a lower bound still, as the heap keeps what it cannot trim.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _reset_peak_rss() -> None:
     try:
         with open("/proc/self/clear_refs", "w") as handle:
@@ -45,7 +63,11 @@ def _reset_peak_rss() -> None:
 
 
 class Memory:
-    """Peak memory of the code between `start` and `stop`: device memory on GPU, resident set growth on CPU."""
+    """Peak memory of the code between `start` and `stop`: device memory on GPU, resident set growth on CPU.
+
+    On CPU: free heap pages are returned to the OS, the high-water mark is reset to the current resident
+    set, and `stop` reports how far the high-water mark rose above it.
+    """
 
     def __init__(self, framework: str, device: str):
         self.framework, self.device = framework, device
@@ -63,6 +85,7 @@ class Memory:
             stats = jax.devices("gpu")[0].memory_stats() or {}
             self.base = stats.get("bytes_in_use", 0)
         else:
+            _release_free_heap()
             _reset_peak_rss()
             self.base = _rss_bytes("VmRSS:")
 
@@ -90,13 +113,25 @@ def _compile_counter(framework: str):
 
 
 def _cost_analysis(jitted, inputs) -> dict:
-    """XLA's flop and byte estimates for a jitted call, where JAX provides them."""
+    """XLA's flop and byte estimates for a jitted call, and its buffer assignment's temporary bytes
+    (what the computation holds beyond its arguments and outputs: on CPU the exact counterpart of the
+    resident-set peak), where JAX provides them."""
     try:
-        cost = jitted.lower(*inputs).compile().cost_analysis()
-        cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-        return {"flops": float(cost.get("flops", 0.0)) or None, "bytes_accessed": float(cost.get("bytes accessed", 0.0)) or None}
+        compiled = jitted.lower(*inputs).compile()
     except Exception:  # noqa: BLE001 — cost analysis is optional metadata
         return {}
+    found = {}
+    try:
+        cost = compiled.cost_analysis()
+        cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+        found.update(flops=float(cost.get("flops", 0.0)) or None, bytes_accessed=float(cost.get("bytes accessed", 0.0)) or None)
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        found["xla_temp_bytes"] = int(compiled.memory_analysis().temp_size_in_bytes)
+    except Exception:  # noqa: BLE001
+        pass
+    return found
 
 
 def run_case(case: dict, options: dict) -> dict:
@@ -104,10 +139,11 @@ def run_case(case: dict, options: dict) -> dict:
     from sciad import checks, frameworks, transforms
     from sciad import spec as spec_module
     from sciad.bench.cases import Case
+    from sciad.errors import SciadError
 
     case_obj = Case(**case)
     spec = problems.get(case_obj.problem)
-    fw = frameworks.load(case_obj.framework)
+    fw = frameworks.load(case_obj.framework, baselines=True)
     record = dict(case, device_requested=case["device"], status="ok", error=None)
     if case_obj.device == "cuda" and not fw.has_cuda():
         return dict(record, status="unsupported", error="no CUDA device visible to this framework")
@@ -120,14 +156,22 @@ def run_case(case: dict, options: dict) -> dict:
     size, overrides = case_obj.size_arguments(spec)
     y, args, extra = transforms.inputs(spec, case_obj.transform, size, case_obj.dtype, batch=spec.bench_batch, **overrides)
     record["size_parameters"] = {**spec.sizes[size], **overrides}
-    transformed = transforms.build(spec, case_obj.transform, case_obj.framework, "eager")
     traces = [0]
+    if case_obj.framework in spec_module.BASELINE_LIBRARIES:
+        baseline = spec.baseline(case_obj.transform, case_obj.framework, case_obj.mode)
+        if baseline is None:
+            raise SciadError(
+                f"problem {spec.name!r} has no {case_obj.framework} {case_obj.mode} baseline for transform {case_obj.transform!r}"
+            )
+        fn = fw.compile(baseline.function, case_obj.mode)
+    else:
+        transformed = transforms.build(spec, case_obj.transform, case_obj.framework, "eager")
 
-    def counted(*inputs):  # runs once per JAX trace: counts (re)compilations
-        traces[0] += 1
-        return transformed.raw(*inputs)
+        def counted(*inputs):  # runs once per JAX trace: counts (re)compilations
+            traces[0] += 1
+            return transformed.raw(*inputs)
 
-    fn = fw.compile(counted if case_obj.framework == "jax" else transformed.raw, case_obj.mode)
+        fn = fw.compile(counted if case_obj.framework == "jax" else transformed.raw, case_obj.mode)
     inputs = fw.convert((y, args, *extra), device=case_obj.device)
     spec.validate(inputs[0], inputs[1], batched=spec.base_transform(case_obj.transform) == "vmap")
     record["device"] = fw.device_name(inputs)
@@ -135,11 +179,14 @@ def run_case(case: dict, options: dict) -> dict:
     graphs_before = graphs() if graphs else 0
     memory = Memory(case_obj.framework, record["device"])
 
-    # First call: trace + compile + run, timed on its own.
+    # First call: trace + compile + run, timed on its own. Its memory includes compilation (JAX's and
+    # Inductor's run in this process), which can dwarf what the transform itself holds: it is recorded
+    # apart from the peak of a steady-state call (`peak_mem_bytes`, below).
     memory.start()
     started = time.perf_counter()
     out = fw.sync(fn(*inputs))
     record["first_call_s"] = time.perf_counter() - started
+    record["first_call_peak_mem_bytes"] = memory.stop()
 
     # Validity against the reference, before any timing counts.
     reference = spec.reference_for(case_obj.transform)
@@ -153,6 +200,16 @@ def run_case(case: dict, options: dict) -> dict:
     if not err <= tolerance:
         return dict(record, status="invalid", error=f"projected error {err:.3g} exceeds {tolerance:.1g}")
 
+    # Peak memory of one steady-state call, measured on its own (trimming the heap inside the timed loop
+    # would make every call fault its pages in afresh): compilation is over and no earlier output is alive.
+    # It comes right after the first call because after a burst of calls the C heap keeps a buffer of
+    # XLA's resident that malloc_trim does not return (measured: heat_inverse's 7.9 MB scan buffer read as
+    # growth 7.9 MB on the second call and 0 after twenty more).
+    del out
+    memory.start()
+    fw.sync(fn(*inputs))
+    record["peak_mem_bytes"] = memory.stop()
+
     times = []
     total = 0.0
     while (len(times) < options["min_runs"] or total < options["min_time"]) and len(times) < options["max_runs"]:
@@ -161,7 +218,6 @@ def run_case(case: dict, options: dict) -> dict:
         elapsed = time.perf_counter() - started
         times.append(elapsed)
         total += elapsed
-    record["peak_mem_bytes"] = memory.stop()
 
     # A bare loop of the same callable, one wait per chunk: the floor the harness's median is held to. The
     # median of several chunk means, not one long mean, so that a single load spike on a shared host does not
@@ -203,7 +259,7 @@ def main(argv=None) -> int:
     _pin_threads(threads)
     from sciad import frameworks
 
-    fw = frameworks.load(framework)
+    fw = frameworks.load(framework, baselines=True)
     if framework == "torch":
         import torch
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import importlib
 
 from ..errors import choose
-from ..spec import FRAMEWORKS
+from ..spec import BASELINE_LIBRARIES, FRAMEWORKS
 
 _loaded: dict = {}
 
 
-def load(name: str):
-    """The adapter for `name` ("jax" or "torch"), configured on first use."""
-    choose("framework", name, FRAMEWORKS)
+def load(name: str, *, baselines: bool = False):
+    """The adapter for `name` ("jax" or "torch"), configured on first use.
+
+    With `baselines`, also a benchmark baseline's library ("scipy": identity conversions), which only the
+    benchmark worker asks for: the public `sciad.convert` and the parity suite know the two frameworks alone.
+    """
+    choose("framework", name, FRAMEWORKS + (BASELINE_LIBRARIES if baselines else ()))
     if name not in _loaded:
         _loaded[name] = importlib.import_module(f"{__name__}.{name}_backend").Adapter()
     return _loaded[name]
