@@ -1,5 +1,6 @@
 """Shared helpers for property tests: transformed functions built once per (problem, transform, framework),
-so JAX compiles once per shape rather than once per Hypothesis example."""
+shared with the parity cells (`parity.transformed`), so JAX compiles once per shape rather than once per
+Hypothesis example or per test."""
 
 from __future__ import annotations
 
@@ -10,14 +11,9 @@ import sciad
 from sciad import frameworks, parity
 
 
-@functools.cache
-def transformed(problem: str, transform: str, framework: str):
-    return sciad.transform(problem, transform, framework=framework, mode=parity.DEFAULT_MODE[framework])
-
-
 def run(problem: str, transform: str, framework: str, y, args, *extra):
     """Apply a transform to NumPy inputs in `framework`'s default parity mode; NumPy out."""
-    fn = transformed(problem, transform, framework)
+    fn = parity.transformed(problem, transform, framework, parity.DEFAULT_MODE[framework])
     return sciad.to_numpy(fn(*sciad.convert((y, args, *extra), framework)))
 
 

@@ -131,13 +131,23 @@ def expected(problem: str, dtype: str, transform: str) -> dict:
 
 
 @functools.cache
+def transformed(problem: str, transform: str, framework: str, mode: str):
+    """One transformed function per process for each (problem, transform, framework, mode). JAX's jit and
+    torch.compile keep their compilations on the function object, so the cells of both dtypes and the
+    property tests (tests/support.py) reuse one compilation per shape instead of compiling anew."""
+    import sciad
+
+    return sciad.transform(problem, transform, framework=framework, mode=mode)
+
+
+@functools.cache
 def computed(problem: str, framework: str, dtype: str, transform: str, mode: str) -> dict:
     """A framework's canonical output for a cell; raises `AssertionError` on a wrong output dtype."""
     import sciad
 
     spec = _spec(problem)
     y, args, extra = _inputs(spec, transform, dtype)
-    fn = sciad.transform(spec, transform, framework=framework, mode=mode)
+    fn = transformed(problem, transform, framework, mode)
     yf, af, ef = sciad.convert((y, args, extra), framework)
     out = sciad.to_numpy(fn(yf, af, *ef))
     for leaf in _leaves(out):

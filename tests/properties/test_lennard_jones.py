@@ -3,35 +3,26 @@ forces summing to zero, a Hessian blind to uniform translation, and the dimer at
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 import problems
 import sciad
-from sciad import frameworks
+
+from ..support import compiled, run
 
 NAME = "lennard_jones"
 SPEC = problems.get(NAME)
-MODE = {"jax": "jit", "torch": "eager"}
 seeds = st.integers(0, 2**31 - 1)
 
 
-@functools.cache
-def _transformed(framework: str, transform: str):
-    # One transformed function per framework, so JAX compiles once per shape, not once per example.
-    return sciad.transform(NAME, transform, framework=framework, mode=MODE[framework])
-
-
-@functools.cache
 def _forces(framework: str):
-    return frameworks.load(framework).compile(SPEC.implementation(framework).forces, MODE[framework])
+    return compiled(NAME, "forces", framework)
 
 
 def _run(framework: str, transform: str, y, args):
-    return sciad.to_numpy(_transformed(framework, transform)(*sciad.convert((y, args), framework)))
+    return run(NAME, transform, framework, y, args)
 
 
 def _energy(framework: str, y, args) -> float:

@@ -3,28 +3,20 @@ spectrum is bounded below by the ridge weight λ."""
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 import problems
-import sciad
+
+from ..support import run
 
 NAME = "logistic_regression"
 SPEC = problems.get(NAME)
-MODE = {"jax": "jit", "torch": "eager"}
-
-
-@functools.cache
-def _transformed(framework: str, transform: str):
-    # One transformed function per framework, so JAX compiles once per shape, not once per example.
-    return sciad.transform(NAME, transform, framework=framework, mode=MODE[framework])
 
 
 def _run(framework: str, transform: str, y, args):
-    return sciad.to_numpy(_transformed(framework, transform)(*sciad.convert((y, args), framework)))
+    return run(NAME, transform, framework, y, args)
 
 
 @given(seed=st.integers(0, 2**31 - 1))
@@ -41,9 +33,7 @@ def test_mean_of_per_sample_grads_plus_ridge_term_equals_grad(framework, seed):
     scale=st.floats(0.1, 30.0),
     l2=st.sampled_from([1e-3, 1e-2, 1e-1]),
 )
-def test_hessian_eigenvalues_are_at_least_l2_and_attain_it_when_samples_are_fewer_than_weights(
-    framework, seed, scale, l2
-):
+def test_hessian_eigenvalues_are_at_least_l2_and_attain_it_when_samples_are_fewer_than_weights(framework, seed, scale, l2):
     # n = 4 < d = 8: the data term Xᵀ diag(σ(1−σ)) X / n has rank ≤ 4, so the smallest eigenvalue is λ
     # exactly; a large `scale` saturates σ and pushes the other eigenvalues towards λ too.
     y, args = SPEC.make_inputs("small", seed=seed, n=4)
