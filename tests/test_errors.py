@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -84,3 +86,9 @@ def test_missing_args_key_is_named():
 def test_convert_rejects_what_it_cannot_convert():
     with pytest.raises(SciadError, match=r"cannot convert str to torch"):
         sciad.convert({"x": "text"}, "torch")
+
+
+def test_spec_naming_a_compiled_transform_it_lacks_is_refused():
+    spec = problems.get("rosenbrock")
+    with pytest.raises(SciadError, match="'jacfwd_rhs'.*compiled_transform of problem 'rosenbrock'"):
+        dataclasses.replace(spec, compiled_transform="jacfwd_rhs")

@@ -426,6 +426,9 @@ SPEC = Problem(
             sizes=("bench",),
         ),
     ),
+    # grad compiles the whole unrolled solver (8 steps × 4 Newton iterations, ~45 s cold); the second compiled
+    # cell takes forward mode through the rhs alone, which a vjp of the solver (another ~30 s) would not cover.
+    compiled_transform="jacfwd_rhs",
     sweep=("intervals", (28, 56, 112, 224, 448)),
     # value_and_grad_adaptive as one would compute it without AD: SciPy's stiff solvers on the forward
     # sensitivity system, at diffrax's float64 rtol/atol.

@@ -64,8 +64,9 @@ class Result:
 def mode_transforms(spec: Problem) -> tuple[str, ...]:
     """Transforms also run compiled by torch: grad and one more (compilation is costly). The second is the
     first candidate torch.compile handles: a declared compile failure is already recorded on the spec (and
-    in the benchmark), and a failing compile costs as much as a passing one."""
-    second = next(
+    in the benchmark), and a failing compile costs as much as a passing one. A spec may name the second
+    itself (`Problem.compiled_transform`)."""
+    second = spec.compiled_transform or next(
         (
             t
             for t in ("hvp_fwd_rev", "vjp", "vmap", "value_and_grad")
