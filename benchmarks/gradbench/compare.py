@@ -146,7 +146,8 @@ SKIPPED = {
     ("lstm", "torch", "compile"): (
         "torch.compile of sciad's torch lstm (a Python loop over c - 1 = 1023 characters, unrolled by dynamo) "
         "fails: after about 20 minutes of compiling the objective at l=2, c=1024, inductor raises "
-        "InductorError: RecursionError: maximum recursion depth exceeded (torch 2.13, 2026-11-22)"
+        "InductorError: RecursionError: maximum recursion depth exceeded (torch 2.13, 2026-11-22, measured with "
+        "the earlier predict, one multiply-add per gate; not measured again since)"
     ),
 }
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sciad.spec import Layout, Problem, Reference, Tolerance
+from sciad.spec import KnownFailure, Layout, Problem, Reference, Tolerance
 
 
 def build(rng: np.random.Generator, l: int, b: int, c: int):  # noqa: E741 (GradBench's l)
@@ -103,9 +103,20 @@ SPEC = Problem(
     ),
     reference=Reference(value=value, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "vmap"),
-    # float32: measured ≤ 3.2e-8 against the reference (grad and vmap, seeds 0–7 at size small and at size
-    # medium, c = 1024): the loss is an O(1) average, so its rounding stays a few ulps.
+    # float32: measured ≤ 3.8e-8 against float64 (value and grad, seeds 0–3 at size medium with c = 1024;
+    # 3.2e-8 at size small): the loss is an O(1) average, so its rounding stays a few ulps.
     tolerance=Tolerance(1e-10, 2e-7, "same discrete maths in both; float32 rounding of an O(1) average loss"),
+    known_failures=(
+        KnownFailure(
+            "torch",
+            None,
+            "torch.compile unrolls the c − 1 = 1023-step Python loop into one graph: compiling the objective at l = 2 "
+            "failed after about 20 minutes with an inductor RecursionError (one multiply-add per gate), and "
+            "with the stacked gates it had no result within the benchmark's 300 s (torch 2.13, CPU).",
+            mode="compile",
+            sizes=("bench",),
+        ),
+    ),
     sweep=("c", (128, 256, 512, 1024)),
     bench_batch=8,
 )

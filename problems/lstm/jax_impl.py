@@ -4,36 +4,42 @@ import jax.numpy as jnp
 from jax import lax, nn
 
 
-def predict(main, extra, hidden, cell, x):
-    """One character through every layer: the new hidden and cell states (l, b) and the prediction (b,)."""
-    layers, b = hidden.shape
-    x = x * extra[0]
+def predict(weight, bias, hidden, cell, x):
+    """One character through every layer: the new hidden and cell states, tuples of l arrays (b,).
+
+    weight[j] and bias[j] are layer j's gate blocks (4, b) (forget, input, output, change); x is the
+    first layer's input (b,), and each later layer's is the new hidden state of the layer below.
+    """
     hiddens, cells = [], []
-    for j in range(layers):
-        w, v = main[2 * j].reshape(4, b), main[2 * j + 1].reshape(4, b)
-        forget = nn.sigmoid(x * w[0] + v[0])
-        ingate = nn.sigmoid(hidden[j] * w[1] + v[1])
-        outgate = nn.sigmoid(x * w[2] + v[2])
-        change = jnp.tanh(hidden[j] * w[3] + v[3])
-        c = cell[j] * forget + ingate * change
+    for w, v, h, c in zip(weight, bias, hidden, cell):
+        # All four gates in one multiply-add and two activations: at b = 14 the cost is the number of
+        # operations (each one dispatched, recorded and differentiated), not their arithmetic.
+        gates = jnp.stack((x, h, x, h)) * w + v
+        forget, ingate, outgate = nn.sigmoid(gates[:3])
+        change = jnp.tanh(gates[3])
+        c = c * forget + ingate * change
         h = outgate * jnp.tanh(c)
         hiddens.append(h)
         cells.append(c)
         x = h
-    return jnp.stack(hiddens), jnp.stack(cells), x * extra[1] + extra[2]
+    return tuple(hiddens), tuple(cells)
 
 
 def objective(y, args):
     main, extra = y["main"], y["extra"]
     state, sequence = args["state"], args["sequence"]
+    layers, b = state.shape[0] // 2, state.shape[1]
+    # Split once, outside the loop, into per-layer arrays that every step reuses.
+    weight = tuple(main[0::2].reshape(layers, 4, b))
+    bias = tuple(main[1::2].reshape(layers, 4, b))
 
-    def step(carry, pair):
-        hidden, cell = carry
-        x, target = pair
-        hidden, cell, predicted = predict(main, extra, hidden, cell, x)
-        # GradBench's normaliser, two phantom zero logits included; |predicted| stays O(1), no shift needed.
-        normaliser = jnp.log(jnp.sum(jnp.exp(predicted)) + 2.0)
-        return (hidden, cell), jnp.sum(target * (predicted - normaliser))
+    def step(carry, x):
+        carry = predict(weight, bias, *carry, x)
+        return carry, carry[0][-1]
 
-    _, terms = lax.scan(step, (state[0::2], state[1::2]), (sequence[:-1], sequence[1:]))
-    return -jnp.sum(terms) / (terms.shape[0] * extra.shape[1])
+    _, tops = lax.scan(step, (tuple(state[0::2]), tuple(state[1::2])), sequence[:-1] * extra[0])
+    # The prediction and the loss need no recurrence: they run once on all c − 1 steps.
+    predicted = tops * extra[1] + extra[2]
+    # GradBench's normaliser, two phantom zero logits included; |predicted| stays O(1), no shift needed.
+    normaliser = jnp.log(jnp.sum(jnp.exp(predicted), 1, keepdims=True) + 2.0)
+    return -jnp.sum(sequence[1:] * (predicted - normaliser)) / predicted.size
