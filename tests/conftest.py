@@ -27,3 +27,23 @@ settings.load_profile(os.environ.get("SCIAD_HYPOTHESIS_PROFILE", "default"))
 def framework(request):
     """Each property runs once per framework."""
     return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (`-n 2 --dist loadgroup`) a problem's tests share one worker, so that every JAX
+    compilation and torch.compile of a problem happens once, in the worker that reuses it."""
+    import problems
+
+    registered = set(problems.names())
+    for item in items:
+        params = getattr(item, "callspec", None)
+        params = params.params if params else {}
+        cell = params.get("cell")
+        if cell is not None:
+            name = cell.problem
+        elif params.get("name") in registered:
+            name = params["name"]
+        else:
+            name = item.module.__name__.rpartition(".test_")[2]
+        if name in registered:
+            item.add_marker(pytest.mark.xdist_group(name))
