@@ -59,6 +59,8 @@ import sys
 import time
 import traceback
 
+from sciad.bench.results import cpu_model, package_version  # loads neither framework
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-10
 FRAMEWORKS = ("jax", "torch")
@@ -545,23 +547,6 @@ def run_task(task: dict, timeout: float):
 # The parent: plan, environment record, table.
 
 
-def _version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def _gradbench_commit(path: str, given: str | None) -> str:
     if given:
         return given
@@ -580,12 +565,12 @@ def environment(options) -> dict:
         "gradbench_commit": _gradbench_commit(options.gradbench, options.gradbench_commit),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "pinned_cpu": options.cpu,
         "threads": 1,
         "loadavg": os.getloadavg(),
-        "versions": {name: _version(name) for name in ("sciad", "numpy", "jax", "jaxlib", "torch")},
+        "versions": {name: package_version(name) for name in ("sciad", "numpy", "jax", "jaxlib", "torch")},
         "protocol": {
             "min_runs": options.min_runs,
             "min_time_s": options.min_time,

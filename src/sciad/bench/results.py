@@ -100,14 +100,14 @@ class Writer:
         self.handle.close()
 
 
-def _version(package: str) -> str | None:
+def package_version(package: str) -> str | None:
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return None
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -151,11 +151,11 @@ def environment(threads: int, options: dict) -> dict:
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "gpus": _gpus(),
         "threads": threads,
-        "versions": {p: v for p in PACKAGES if (v := _version(p))},
+        "versions": {p: v for p in PACKAGES if (v := package_version(p))},
         "precision": {
             "jax_enable_x64": True,
             "jax_default_matmul_precision": "highest",
