@@ -3,15 +3,29 @@
 import jax
 import jax.numpy as jnp
 
+# Below this many centroids each point's k distances are too short a row for XLA:CPU's min (and the
+# derivative rules of min) to vectorize, and reducing over the leading axis of a (k, n) array is faster:
+# at k=10, n=1000 the Newton direction takes 54 µs instead of 117 µs. With more centroids the (n, k)
+# row reduction wins: at k=1000, n=10000 the cost takes 11 ms instead of 23 ms (one CPU, one thread).
+FEW_CENTROIDS = 32
+
 
 def squared_distances(points, centroids):
     # ‖P‖² + ‖C‖² − 2 P·Cᵀ, as GradBench: one matmul and (n, k) memory instead of (n, k, d).
     return jnp.sum(points**2, axis=1)[:, None] + jnp.sum(centroids**2, axis=1)[None, :] - 2.0 * points @ centroids.T
 
 
+def nearest_squared_distances(points, centroids):
+    if centroids.shape[0] < FEW_CENTROIDS:
+        # The same distances laid out (k, n): C·Pᵀ, not (P·Cᵀ)ᵀ, so no transpose is materialised.
+        transposed = jnp.sum(centroids**2, axis=1)[:, None] + jnp.sum(points**2, axis=1)[None, :] - 2.0 * centroids @ points.T
+        return jnp.min(transposed, axis=0)
+    return jnp.min(squared_distances(points, centroids), axis=1)
+
+
 def objective(y, args):
     centroids, points = y, args["points"]
-    return jnp.sum(jnp.min(squared_distances(points, centroids), axis=1))
+    return jnp.sum(nearest_squared_distances(points, centroids))
 
 
 def newton_direction(y, args):
