@@ -9,11 +9,13 @@ are the softmax s and its Jacobian,
     ∇LSE = s,   s_i = exp(x_i − LSE(x)),
     H    = diag(s) − s sᵀ   (positive semidefinite; H·1 = 0 since LSE(x + c·1) = LSE(x) + c).
 
-Differentiating the implementation gives exactly these: m enters twice, as m and through −m inside
-the exponents, and its two contributions cancel (coefficient 1 − Σ s = 0), so the gradient is the
-softmax whichever element the max picks, ties included; max is piecewise linear, so it adds nothing
-to the Hessian either. Neither implementation stops the gradient through m: GradBench asks for AD
-through the primitive elements, not a hand-written rule.
+Both implementations hold m constant (stop_gradient / detach). That is exact, not an approximation:
+LSE does not depend on the shift, and differentiating through m would add m's two contributions, as m
+and through −m inside the exponents, whose coefficient 1 − Σ s is zero. Holding it constant computes the
+same softmax without max's derivative rule (an equality mask and a tie count over x) and without the
+float32 rounding of 1 − Σ s at the argmax; the gradient is 4.6× faster at n = 80 000 in JAX (jit, one
+CPU). It is still AD through the primitive elements, as GradBench asks, not a hand-written rule;
+jax.nn.logsumexp and torch.logsumexp hold the shift constant too.
 
 Layout: y = x (n,), args = {} (nothing). Inputs: x ~ U(0, 1), as GradBench draws them; its sizes run
 n = 2 500 … 1 280 000.
@@ -60,10 +62,9 @@ SPEC = Problem(
     reference=Reference(value=value, grad=grad, hessian=hessian, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev", "vmap"),
     transform_sizes={"hessian": ("small", "medium")},  # a dense (n, n) Hessian is for n ≤ 1000
-    # float32: the worst element is the argmax's gradient, where m's two contributions cancel through
-    # 1 − Σ s, a sum rounded to a few ulps of 1; measured ≤ 2.8e-7 (JAX, torch, and against each other)
-    # over seeds 0–5 at sizes small and medium, so 1e-6 leaves a factor 3.5.
-    tolerance=Tolerance(1e-10, 1e-6, "same maths in both; float32 rounding of Σ s, exposed by the max's cancellation"),
+    # float32: roundoff of the softmax and its products; measured ≤ 6.0e-8 over every transform, seeds
+    # 0–5, sizes small and medium (JAX, torch, and against each other), so 2e-7 leaves a factor 3.3.
+    tolerance=Tolerance(1e-10, 2e-7, "same maths in both; float32 roundoff of the softmax"),
     sweep=("n", (2_500, 20_000, 160_000, 1_280_000)),  # GradBench's range, every third size
     bench_batch=8,  # 8 × 1.28M inputs and gradients is already 160 MB in float64
 )

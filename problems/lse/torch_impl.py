@@ -5,6 +5,7 @@ import torch
 
 def objective(y, args):
     x = y
-    # Shifting by the maximum keeps every exponent ≤ 0: no overflow at |x| ~ 1000 in float32.
-    m = torch.max(x)
+    # Shifting by the maximum keeps every exponent ≤ 0: no overflow at |x| ~ 1000 in float32. LSE does
+    # not depend on the shift, so the shift is held constant and AD skips max's derivative rule.
+    m = torch.max(x).detach()
     return m + torch.log(torch.sum(torch.exp(x - m)))
