@@ -22,8 +22,10 @@ def objective(y, args):
     # A gather from l with a leading zero builds the strictly-lower parts (a fixed index map, no scatter).
     padded = torch.cat([lvec.new_zeros((k, 1)), lvec], dim=1)
     lower = padded[:, torch.tensor(fill_index(d), device=lvec.device)]
-    centred = x[:, None, :] - mu[None, :, :]
-    qx = torch.exp(q) * centred + torch.einsum("krc,nkc->nkr", lower, centred)
+    factors = lower + torch.exp(q)[:, :, None] * torch.eye(d, dtype=q.dtype, device=q.device)  # Q_k, (k, d, d)
+    # Q_k (x_i − μ_k) = Q_k x_i − Q_k μ_k: one (n, d)·(d, kd) matrix product for every component instead
+    # of k small products over an (n, k, d) array of centred points.
+    qx = (x @ factors.reshape(k * d, d).T).reshape(n, k, d) - torch.einsum("krc,kc->kr", factors, mu)[None, :, :]
     beta = alpha + torch.sum(q, dim=1) - 0.5 * torch.sum(qx * qx, dim=2)
     normaliser = 0.5 * d * math.log(2.0 * math.pi) + torch.logsumexp(alpha, dim=0)
     log_likelihood = torch.sum(torch.logsumexp(beta, dim=1)) - n * normaliser
