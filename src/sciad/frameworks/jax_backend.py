@@ -16,31 +16,34 @@ from ..errors import SciadError  # noqa: E402
 from ._common import check_options, numpy_leaf, tree_map  # noqa: E402
 
 
+_SCALARS = (bool, int, float)
+
+
 def static_scalar_jit(fn):
     """`jax.jit` with the Python scalars of the inputs static (step counts drive lax.scan lengths).
 
     equinox.filter_jit does the same but costs ~60 µs per call on a CPU (measured: 75 µs against
     12.5 µs for a plain jax.jit closure on a 1000-element gradient), which would dominate every small
-    benchmark. Here a call flattens the inputs once and looks the compiled function up by the
-    structure and the scalars' values.
+    benchmark. Here a call flattens the inputs once, looks the compiled function up by the structure
+    and the scalars' values, and passes the leaves on with each scalar replaced by None (an empty
+    pytree), so only the arrays are traced. Every Python operation here is paid per call: this way
+    costs ~2 µs over a plain jax.jit, where building separate static and dynamic tuples cost ~8 µs
+    (measured on lse's n = 2500 gradient, 22 µs under plain jax.jit).
     """
     cache = {}
 
     def split(inputs):
         leaves, treedef = jax.tree_util.tree_flatten(inputs)
-        dynamic = tuple(not isinstance(leaf, (bool, int, float)) for leaf in leaves)
-        static = tuple(None if d else leaf for d, leaf in zip(dynamic, leaves))
-        key = (treedef, static)
-        jitted = cache.get(key)
+        static = tuple([leaf if isinstance(leaf, _SCALARS) else None for leaf in leaves])
+        jitted = cache.get((treedef, static))
         if jitted is None:
 
             def on_arrays(arrays):
-                it = iter(arrays)
-                merged = [next(it) if d else leaf for d, leaf in zip(dynamic, static)]
+                merged = [leaf if scalar is None else scalar for leaf, scalar in zip(arrays, static)]
                 return fn(*jax.tree_util.tree_unflatten(treedef, merged))
 
-            jitted = cache[key] = jax.jit(on_arrays)
-        return jitted, [leaf for d, leaf in zip(dynamic, leaves) if d]
+            jitted = cache[(treedef, static)] = jax.jit(on_arrays)
+        return jitted, [leaf if scalar is None else None for leaf, scalar in zip(leaves, static)]
 
     def call(*inputs):
         jitted, arrays = split(inputs)
