@@ -64,8 +64,8 @@ def generate(
     """
     for framework in frameworks or ():
         choose("framework", framework, FRAMEWORKS + BASELINE_LIBRARIES)
+    baseline_modes = {b.mode for spec in specs for b in spec.baselines}
     for mode in modes or ():
-        baseline_modes = {b.mode for spec in specs for b in spec.baselines}
         choose("mode", mode, sorted({m for ms in MODES.values() for m in ms}) + sorted(baseline_modes - {"eager"}))
     for dtype in dtypes or ():
         choose("dtype", dtype, DTYPES)

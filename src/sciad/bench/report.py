@@ -337,11 +337,12 @@ def _time_vs_size(runs, out: pathlib.Path) -> str:
     by_problem = defaultdict(list)
     for key in series:
         by_problem[key[0]].append(key)
+    columns = combos(_all_cases(runs))
     for problem, keys in sorted(by_problem.items()):
         fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.6), squeeze=False)
         for ax, key in zip(axes[0], sorted(keys)):
             for i in range(len(runs)):
-                for fw, mode in combos(_all_cases(runs)):
+                for fw, mode in columns:
                     points = sorted((v, t) for j, f, m, v, t in series[key] if (j, f, m) == (i, fw, mode))
                     if points:
                         ax.plot(
@@ -415,6 +416,7 @@ def _memory_vs_size(runs, out: pathlib.Path) -> str:
         return "## Peak memory against size\n\nNo sweep in these results (`sciad bench --sweep` measures one)."
     plt = _plt()
     sections = []
+    columns = combos(_all_cases(runs))
     for problem, dtype, parameter in sorted(series):
         points = series[(problem, dtype, parameter)]
         transforms = sorted({r["transform"] for _, _, r in points})
@@ -424,7 +426,7 @@ def _memory_vs_size(runs, out: pathlib.Path) -> str:
         palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         for ax, transform in zip(axes[0], transforms):
             for i in range(len(runs)):
-                for k, (fw, mode) in enumerate(combos(_all_cases(runs))):
+                for k, (fw, mode) in enumerate(columns):
                     chosen = {
                         v: r for j, v, r in points if (j, r["transform"], r["framework"], r["mode"]) == (i, transform, fw, mode)
                     }

@@ -19,8 +19,8 @@ from ._common import check_options, numpy_leaf, tree_map  # noqa: E402
 _SCALARS = (bool, int, float)
 
 
-def _has_scalar(inputs) -> bool:
-    for leaf in jax.tree_util.tree_leaves(inputs):
+def _has_scalar(leaves) -> bool:
+    for leaf in leaves:  # a plain loop: any() over a generator costs more per call
         if isinstance(leaf, _SCALARS):
             return True
     return False
@@ -41,7 +41,10 @@ def static_scalar_jit(fn):
     cache = {}
 
     def split(inputs):
+        """The jitted function for these inputs and the arguments to call it with."""
         leaves, treedef = jax.tree_util.tree_flatten(inputs)
+        if not _has_scalar(leaves):
+            return plain, inputs
         static = tuple([leaf if isinstance(leaf, _SCALARS) else None for leaf in leaves])
         jitted = cache.get((treedef, static))
         if jitted is None:
@@ -51,20 +54,16 @@ def static_scalar_jit(fn):
                 return fn(*jax.tree_util.tree_unflatten(treedef, merged))
 
             jitted = cache[(treedef, static)] = jax.jit(on_arrays)
-        return jitted, [leaf if scalar is None else None for leaf, scalar in zip(leaves, static)]
+        return jitted, ([leaf if scalar is None else None for leaf, scalar in zip(leaves, static)],)
 
     def call(*inputs):
-        if not _has_scalar(inputs):
-            return plain(*inputs)
-        jitted, arrays = split(inputs)
-        return jitted(arrays)
+        jitted, arguments = split(inputs)
+        return jitted(*arguments)
 
     def lower(*inputs):
         """The `jax.stages.Lowered` of a call: XLA's cost analysis reads it."""
-        if not _has_scalar(inputs):
-            return plain.lower(*inputs)
-        jitted, arrays = split(inputs)
-        return jitted.lower(arrays)
+        jitted, arguments = split(inputs)
+        return jitted.lower(*arguments)
 
     call.lower = lower
     return call
