@@ -34,8 +34,9 @@ K components take one (N, D)·(D, KD) matrix product instead of K small ones ove
 of centred points: 2.2–2.3× faster (JAX jit, one CPU) at GradBench's instances D = 20, K = 25 and
 D = 64, K = 100. In float64 it is as accurate as the centred form: against the closed-form gradient
 evaluated in long double, both err by 2.3e-12 elementwise (|a−b|/max(1, |b|)) and 4.9e-15 in norm at
-D = 64, K = 100; in float32 the Hessian-vector product loses a little more (see the tolerance). Both logsumexps are the stable built-ins (jax.nn.logsumexp, torch.logsumexp: max
-shift). The reference is a NumPy re-implementation with explicit Q_k matrices, log Γ_D from SciPy,
+D = 64, K = 100; in float32 the Hessian-vector product loses a little more (see the tolerance).
+Both logsumexps are the stable built-ins (jax.nn.logsumexp, torch.logsumexp: max shift). The
+reference is a NumPy re-implementation with explicit Q_k matrices, log Γ_D from SciPy,
 and a closed-form gradient (responsibilities r_ik = softmax_k β_ik, z_ik = Q_k(x_i − μ_k)):
 
     ∂F/∂α_k  = Σ_i r_ik − N softmax(α)_k,

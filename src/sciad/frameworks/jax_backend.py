@@ -15,7 +15,6 @@ import numpy as np  # noqa: E402
 from ..errors import SciadError  # noqa: E402
 from ._common import check_options, numpy_leaf, tree_map  # noqa: E402
 
-
 _SCALARS = (bool, int, float)
 
 
