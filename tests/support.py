@@ -13,7 +13,7 @@ from sciad import frameworks, parity
 
 def run(problem: str, transform: str, framework: str, y, args, *extra):
     """Apply a transform to NumPy inputs in `framework`'s default parity mode; NumPy out."""
-    fn = parity.transformed(problem, transform, framework, parity.DEFAULT_MODE[framework])
+    fn = parity.transformed(problem, transform, framework, sciad.default_mode(framework))
     return sciad.to_numpy(fn(*sciad.convert((y, args, *extra), framework)))
 
 
@@ -22,4 +22,4 @@ def compiled(problem: str, function: str, framework: str):
     """An implementation function compiled in `framework`'s default parity mode, once per process, so JAX
     compiles once per shape and static arguments rather than once per Hypothesis example."""
     fn = getattr(problems.get(problem).implementation(framework), function)
-    return frameworks.load(framework).compile(fn, parity.DEFAULT_MODE[framework])
+    return frameworks.load(framework).compile(fn, sciad.default_mode(framework))

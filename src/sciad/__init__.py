@@ -7,7 +7,8 @@ first time something asks for it (`convert`, `transform`, `Problem.implementatio
 from __future__ import annotations
 
 from .errors import SciadError
-from .spec import DTYPES, FRAMEWORKS, MODES, KnownFailure, Layout, Problem, Reference, Tolerance, Variant
+from .names import DTYPES, FRAMEWORKS, MODES
+from .spec import KnownFailure, Layout, Problem, Reference, Tolerance, Variant
 
 __all__ = [
     "DTYPES",
@@ -39,7 +40,7 @@ def convert(tree, framework: str, dtype: str | None = None, device: str | None =
 
 def to_numpy(tree):
     """Framework arrays (any nesting) back to NumPy."""
-    from .frameworks._common import tree_map
+    from .trees import tree_map
 
     def leaf(value):
         if hasattr(value, "detach"):
@@ -56,29 +57,28 @@ def to_numpy(tree):
 def compile(fn, framework: str, mode: str | None = None):
     """`fn` compiled the way sciad compiles transforms: jax 'jit' (Python scalars static), torch 'compile'.
 
-    `mode` defaults to the framework's compiled mode; 'eager' returns `fn` itself.
+    `mode` defaults to the framework's first compiled mode; an eager mode returns `fn` itself.
     """
     from . import frameworks
-    from .errors import choose
+    from .names import compiled_mode
 
-    mode = mode or default_mode(framework)
-    choose("mode", mode, MODES[framework], f"for framework {framework!r}")
-    return frameworks.load(framework).compile(fn, mode)
+    return frameworks.load(framework).compile(fn, mode or compiled_mode(framework).name)
 
 
 def default_mode(framework: str) -> str:
-    """The compiled mode of a framework: jax 'jit', torch 'compile'."""
-    from .errors import choose
+    """The mode sciad uses for `framework` when none is named: what its users run by default (jax 'jit',
+    torch 'eager'). `sciad.transform`, `sciad check` and the property tests all use it."""
+    from .names import mode
 
-    choose("framework", framework, FRAMEWORKS)
-    return {"jax": "jit", "torch": "compile"}[framework]
+    return mode(framework).name
 
 
-def transform(problem: str, transform: str, framework: str, mode: str | None = None):
-    """`problem`'s `transform` (see sciad.transforms) in `framework`, in `mode` (default: eager)."""
-    import problems as registry
+def transform(problem, transform: str, framework: str, mode: str | None = None):
+    """`problem`'s `transform` (see sciad.transforms) in `framework`, in `mode` (default: `default_mode`).
 
-    from . import transforms
+    `problem` is a registered name (`sciad list`) or a `Problem` record.
+    """
+    from . import registry, transforms
 
     spec = registry.get(problem) if isinstance(problem, str) else problem
-    return transforms.build(spec, transform, framework, mode or "eager")
+    return transforms.build(spec, transform, framework, mode)

@@ -1,17 +1,20 @@
-"""Comparison metric, canonical output layout, and references derived in NumPy float64.
+"""Comparison metric, flattening, and references derived in NumPy float64.
 
-Every transform's output is put in one canonical form — a dict of flat float64 vectors such as
-``{"value": ..., "grad": ...}`` — whatever the framework's nesting, so that JAX, torch and the NumPy
-reference compare element by element. Flattening uses the sorted keys of dict inputs, row-major.
+Every transform's output is put in one canonical form (its record in sciad.transforms says how): a dict
+of flat float64 vectors such as ``{"value": ..., "grad": ...}``, whatever the framework's nesting, so that
+JAX, torch and the NumPy reference compare element by element. Flattening uses the sorted keys of dict
+inputs, row-major.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .spec import Reference
+if TYPE_CHECKING:
+    from .spec import Reference
 
 # ---------------------------------------------------------------------------------------------
 # The metric (ADBench / GradBench): |x−y| / max(1, |x|+|y|), elementwise, reported as its maximum.
@@ -93,52 +96,52 @@ def y_by_y(tree, y_example) -> np.ndarray:
     return np.asarray(tree, np.float64).reshape(size, size)
 
 
-def canonical(base: str, out, y_example, map_ndim: int = 1) -> dict[str, np.ndarray]:
-    """The canonical form of a transform's NumPy output. `map_ndim`: the vector map's output rank."""
-    if base == "value":
-        return {"value": np.atleast_1d(np.asarray(out, np.float64))}
-    if base in ("grad", "hvp_fwd_rev", "hvp_rev_rev"):
-        return {base.split("_")[0]: ravel(out).astype(np.float64)}
-    if base == "value_and_grad":
-        return {"value": np.atleast_1d(np.asarray(out[0], np.float64)), "grad": ravel(out[1]).astype(np.float64)}
-    if base == "hessian":
-        return {"hessian": y_by_y(out, y_example).ravel()}
-    if base == "map":
-        return {"map": ravel(out).astype(np.float64)}
-    if base == "jvp":
-        return {"value": ravel(out[0]).astype(np.float64), "tangent": ravel(out[1]).astype(np.float64)}
-    if base == "vjp":
-        return {"value": ravel(out[0]).astype(np.float64), "cotangent": ravel(out[1]).astype(np.float64)}
-    if base in ("jacfwd", "jacrev"):
-        return {"jacobian": rows_by_y(out, map_ndim).ravel()}
-    if base in ("vmap", "per_sample_grad"):
-        return {"grads": rows_by_y(out, 1).ravel()}
-    raise ValueError(f"no canonical form for transform {base!r}")
-
-
 # ---------------------------------------------------------------------------------------------
 # Derivatives of NumPy references: complex step (exact to roundoff) or central differences.
 
-COMPLEX_STEP = 1e-30
+# The complex step h: f(x + ih) = f(x) + ih f'(x) + O(h²), and Im/h is f' exact to roundoff once h² is
+# below the dtype's resolution of f. Real and imaginary parts never round against each other, so h can be
+# as small as the exponent range allows; 1e-30 leaves room for products of several perturbed factors.
+COMPLEX_STEPS = {"float64": 1e-30, "float32": 1e-15}
+COMPLEX_STEP = COMPLEX_STEPS["float64"]  # the references' dtype
 
 
-def jacobian(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *, complex_step: bool, step: float) -> np.ndarray:
-    """The (M, P) Jacobian of a flat map. Complex step needs `fn` analytic in x (no abs, no comparisons
-    on the imaginary part); central differences use a step scaled by max(1, |x_i|)."""
+def jacobian(
+    fn: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    *,
+    complex_step: bool,
+    step: float = 6e-6,
+    batched: bool = False,
+    chunk: int | None = None,
+    dtype: str = "float64",
+) -> np.ndarray:
+    """The (M, P) Jacobian of a flat map at x, by complex step (exact to roundoff; `fn` must be analytic in x:
+    no abs, no comparisons on the imaginary part) or by central differences (step scaled by max(1, |x_i|)).
+
+    `batched`: `fn` maps a (k, P) stack of inputs to a (k, ...) stack of outputs, and is called on `chunk`
+    perturbed inputs at once (256 by default) instead of once per column.
+    """
     x = np.asarray(x, np.float64)
+    if complex_step:
+        h = COMPLEX_STEPS[dtype]
+        shifts = 1j * h * np.eye(x.size)
+    else:
+        h = step * np.maximum(1.0, np.abs(x))
+        shifts = np.diag(h)
     columns = []
-    for i in range(x.size):
-        if complex_step:
-            shifted = x.astype(np.complex128)
-            shifted[i] += 1j * COMPLEX_STEP
-            columns.append(np.imag(np.ravel(fn(shifted))) / COMPLEX_STEP)
+    size = chunk or 256
+    for start in range(0, x.size, size):
+        block = shifts[start : start + size]
+        if batched:
+            evaluate = lambda z: np.reshape(fn(z), (len(z), -1))  # noqa: E731
         else:
-            h = step * max(1.0, abs(x[i]))
-            plus, minus = x.copy(), x.copy()
-            plus[i] += h
-            minus[i] -= h
-            columns.append((np.ravel(fn(plus)) - np.ravel(fn(minus))) / (2 * h))
-    return np.stack(columns, axis=1)
+            evaluate = lambda z: np.stack([np.ravel(fn(row)) for row in z])  # noqa: E731
+        if complex_step:
+            columns.append(np.imag(evaluate(x + block)) / h)
+        else:
+            columns.append((evaluate(x + block) - evaluate(x - block)) / (2 * h[start : start + size, None]))
+    return np.concatenate(columns).T
 
 
 def directional_derivative(fn: Callable, x: np.ndarray, direction: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -205,39 +208,19 @@ class ReferenceModel:
     def per_sample_grad(self) -> np.ndarray:
         return rows_by_y(self.ref.per_sample_grad(self.y, self.args), 1)
 
-    def expected(self, base: str, extra=None) -> dict[str, np.ndarray]:
-        """The canonical reference output of transform `base`; `extra` is its tangent/cotangent."""
-        if base == "value":
-            return {"value": np.array([self.value()])}
-        if base == "grad":
-            return {"grad": self.grad()}
-        if base == "value_and_grad":
-            return {"value": np.array([self.value()]), "grad": self.grad()}
-        if base == "hessian":
-            return {"hessian": self.hessian().ravel()}
-        if base in ("hvp_fwd_rev", "hvp_rev_rev"):
-            return {"hvp": self.hessian() @ ravel(extra)}
-        if base == "map":
-            return {"map": self.vector_map()}
-        if base == "jvp":
-            return {"value": self.vector_map(), "tangent": self.jacobian() @ ravel(extra)}
-        if base == "vjp":
-            return {"value": self.vector_map(), "cotangent": self.jacobian().T @ ravel(extra)}
-        if base in ("jacfwd", "jacrev"):
-            return {"jacobian": self.jacobian().ravel()}
-        if base == "per_sample_grad":
-            return {"grads": self.per_sample_grad().ravel()}
-        raise ValueError(f"no reference for transform {base!r}")
+    def map_ndim(self) -> int:
+        """The rank of the vector map's output: a Jacobian's rows follow its shape."""
+        return self._once("map_ndim", lambda: np.ndim(self.ref.vector_map(self.y, self.args)) if self.ref.vector_map else 1)
 
-
-def expected_batch(reference: Reference, ys, args) -> dict[str, np.ndarray]:
-    """Reference for `vmap`: the gradient of each batch member, stacked."""
-    if isinstance(ys, Mapping):
-        count = len(next(iter(ys.values())))
-        members = [{key: value[i] for key, value in ys.items()} for i in range(count)]
-    else:
-        members = list(ys)
-    return {"grads": np.concatenate([ReferenceModel(reference, member, args).grad() for member in members])}
+    def members(self) -> list[ReferenceModel]:
+        """One model per member of a batched y (leading axis), sharing args."""
+        y = self.y
+        if isinstance(y, Mapping):
+            count = len(next(iter(y.values())))
+            ys = [{key: value[i] for key, value in y.items()} for i in range(count)]
+        else:
+            ys = list(y)
+        return [ReferenceModel(self.ref, member, self.args) for member in ys]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,73 +228,59 @@ def expected_batch(reference: Reference, ys, args) -> dict[str, np.ndarray]:
 # directional derivatives of the reference (JAX's check_grads idea), O(1) reference evaluations.
 
 
-def _directional(phi: Callable[[np.ndarray], float], x: np.ndarray, v: np.ndarray, *, complex_ok: bool, step: float) -> float:
-    if complex_ok:
-        return float(np.imag(phi(x + 1j * COMPLEX_STEP * v)) / COMPLEX_STEP)
-    h = step * max(1.0, float(np.abs(x).max()))
-    return float((phi(x + h * v) - phi(x - h * v)) / (2 * h))
+class Probe:
+    """Directional derivatives of a reference at one input, along seeded random unit directions.
 
+    Each transform's record (sciad.transforms) says which projections of its output to compare; this
+    class supplies the reference's side of them.
+    """
 
-def projected(reference: Reference, base: str, y, args, extra, out, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
-    """(expected, actual) projections of a transform's NumPy output `out` on random unit directions."""
-    rng = np.random.default_rng(seed)
-    cs, step = reference.complex_step, reference.fd_step
-    if base == "vmap":
-        member = {k: v[0] for k, v in y.items()} if isinstance(y, Mapping) else y[0]
-        first = {k: v[0] for k, v in out.items()} if isinstance(out, Mapping) else out[0]
-        return projected(reference, "grad", member, args, None, first, seed)
-    x = ravel(y).astype(np.float64)
-    unravel = unraveler(y)
+    def __init__(self, reference, y, args, seed: int = 7):
+        self.ref, self.y, self.args, self.seed = reference, y, args, seed
+        self.rng = np.random.default_rng(seed)
+        self.x = ravel(y).astype(np.float64)
+        self.unravel = unraveler(y)
+        self.v = self.unit(self.x.size)  # drawn first, whatever the transform
 
-    def unit(size):
-        d = rng.standard_normal(size)
+    def unit(self, size: int) -> np.ndarray:
+        d = self.rng.standard_normal(size)
         return d / np.linalg.norm(d)
 
-    def f(z):
-        return reference.value(unravel(z), args)
+    def _directional(self, phi, x, v, *, complex_ok: bool) -> float:
+        if complex_ok:
+            h = COMPLEX_STEP
+            return float(np.imag(phi(x + 1j * h * v)) / h)
+        h = self.ref.fd_step * max(1.0, float(np.abs(x).max()))
+        return float((phi(x + h * v) - phi(x - h * v)) / (2 * h))
 
-    def grad_along(z, w):  # ⟨∇f(z), w⟩, complex-safe when the closed-form gradient is
-        if reference.grad is not None:
-            return ravel(reference.grad(unravel(z), args)) @ w
-        return _directional(f, z, w, complex_ok=cs, step=step)
+    def value(self, z=None) -> float:
+        return self.ref.value(self.unravel(self.x if z is None else z), self.args)
 
-    def second(v, w):  # wᵀ H v
-        inner_cs = cs and reference.grad is not None
-        return _directional(lambda z: grad_along(z, w), x, v, complex_ok=inner_cs, step=step)
+    def grad_along(self, w, z=None) -> float:
+        """⟨∇f(z), w⟩, complex-safe when the closed-form gradient is."""
+        z = self.x if z is None else z
+        if self.ref.grad is not None:
+            return ravel(self.ref.grad(self.unravel(z), self.args)) @ w
+        return self._directional(self.value, z, w, complex_ok=self.ref.complex_step)
 
-    v = unit(x.size)
-    if base == "value":
-        return np.array([f(x)]), np.array([float(out)])
-    if base == "grad":
-        return np.array([grad_along(x, v)]), np.array([ravel(out) @ v])
-    if base == "value_and_grad":
-        expected = [f(x), grad_along(x, v)]
-        return np.array(expected), np.array([float(out[0]), ravel(out[1]) @ v])
-    if base in ("hessian", "hvp_fwd_rev", "hvp_rev_rev"):
-        if base != "hessian":
-            v = ravel(extra)
-        w = unit(x.size)
-        actual = w @ (y_by_y(out, y) @ v) if base == "hessian" else ravel(out) @ w
-        return np.array([second(v, w)]), np.array([actual])
-    if base == "per_sample_grad":
-        expected = rows_by_y(reference.per_sample_grad(y, args), 1)
-        w = rng.standard_normal(expected.shape)
-        return np.array([np.sum(expected * w)]), np.array([np.sum(rows_by_y(out, 1) * w)])
-    # Vector maps: project the output on w and differentiate ⟨F, w⟩ along v.
-    fx = ravel(reference.vector_map(y, args))
-    w = ravel(extra) if base == "vjp" else unit(fx.size)
-    if base == "map":
-        return np.array([fx @ w]), np.array([ravel(out) @ w])
-    if base == "jvp":
-        v = ravel(extra)
+    def second(self, v, w) -> float:
+        """wᵀ H v."""
+        inner_complex_ok = self.ref.complex_step and self.ref.grad is not None
+        return self._directional(lambda z: self.grad_along(w, z), self.x, v, complex_ok=inner_complex_ok)
 
-    def projected_map(z):
-        return ravel(reference.vector_map(unravel(z), args)) @ w
+    def vector_map(self) -> np.ndarray:
+        return ravel(self.ref.vector_map(self.y, self.args))
 
-    derivative = _directional(projected_map, x, v, complex_ok=cs, step=step)
-    if base == "jvp":
-        return np.array([fx @ w, derivative]), np.array([ravel(out[0]) @ w, ravel(out[1]) @ w])
-    if base == "vjp":
-        return np.array([fx @ w, derivative]), np.array([ravel(out[0]) @ w, ravel(out[1]) @ v])
-    jac = rows_by_y(out, np.ndim(reference.vector_map(y, args)))
-    return np.array([derivative]), np.array([w @ (jac @ v)])
+    def map_derivative(self, v, w) -> float:
+        """The derivative of ⟨F(x), w⟩ along v."""
+        return self._directional(
+            lambda z: ravel(self.ref.vector_map(self.unravel(z), self.args)) @ w, self.x, v, complex_ok=self.ref.complex_step
+        )
+
+    def map_ndim(self) -> int:
+        return np.ndim(self.ref.vector_map(self.y, self.args))
+
+    def first_member(self) -> Probe:
+        """The probe of a batched y's first member."""
+        member = {k: v[0] for k, v in self.y.items()} if isinstance(self.y, Mapping) else self.y[0]
+        return Probe(self.ref, member, self.args, self.seed)

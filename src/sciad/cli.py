@@ -7,28 +7,13 @@ traceback. `check` exits 1 when a cell fails.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
+from . import registry
+from .console import console as _console
 from .errors import SciadError, choose
-from .spec import DTYPES, FRAMEWORKS
-
-
-def _console():
-    from rich.console import Console
-
-    # Piped output (CI logs, files) gets wide tables rather than names folded at 80 columns.
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-
-
-def _selected_specs(names):
-    import problems
-
-    for name in names or ():
-        choose("problem", name, problems.names())
-    return [problems.get(n) for n in names] if names else list(problems.SPECS)
-
+from .names import DTYPES, FRAMEWORKS
 
 # ---------------------------------------------------------------------------------------------
 
@@ -39,7 +24,7 @@ def cmd_list(options) -> int:
     table = Table(title="sciad problems", show_lines=False)
     for column in ("problem", "transforms", "sizes", "summary"):
         table.add_column(column, overflow="fold")
-    for spec in _selected_specs(options.problem):
+    for spec in registry.select(options.problem):
         sizes = ", ".join(f"{name} ({', '.join(f'{k}={v}' for k, v in params.items())})" for name, params in spec.sizes.items())
         table.add_row(spec.name, ", ".join(spec.transforms), sizes, spec.summary)
     _console().print(table)
@@ -49,14 +34,13 @@ def cmd_list(options) -> int:
 def cmd_check(options) -> int:
     from . import parity
 
-    specs = _selected_specs(options.problem)
+    specs = registry.select(options.problem)
     frameworks = tuple(options.framework or FRAMEWORKS)
     dtypes = tuple(options.dtype or DTYPES)
     for framework in frameworks:
         choose("framework", framework, FRAMEWORKS)
     for dtype in dtypes:
         choose("dtype", dtype, DTYPES)
-    _use_local_inductor_cache()
     cells = parity.cells(specs, frameworks, dtypes)
     console = _console()
     console.print(f"{len(cells)} cells on this host ({', '.join(frameworks)}; {', '.join(dtypes)})")
@@ -80,11 +64,6 @@ def cmd_check(options) -> int:
     )
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
-
-
-def _use_local_inductor_cache() -> None:
-    # The default inductor cache under /tmp is shared with every other process on the machine.
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.abspath(os.path.join(".cache", "inductor")))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 Shared by the pytest suite and `sciad check`, so that "do both frameworks agree on this machine?" has
 one answer whichever way it is asked. A cell's id reads as a sentence:
-``lennard_jones-torch-float32-grad`` (default mode: jax jit, torch eager), ``...-grad-compile`` for the
-other mode, and ``lennard_jones-jax_vs_torch-float64-grad`` for the cross-framework comparison.
+``lennard_jones-torch-float32-grad`` (in the framework's default mode, `names.Mode.default`),
+``...-grad-compile`` in another mode, and ``lennard_jones-jax_vs_torch-float64-grad`` for the cross-framework comparison.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import traceback
 
 import numpy as np
 
-from . import checks, transforms
+from . import checks, registry, transforms
 from .errors import SciadError
-from .spec import DTYPES, FRAMEWORKS, MODES, Problem, cast
+from .names import DTYPES, FRAMEWORKS, MODE_TABLE, mode
+from .spec import Problem
+from .trees import cast, leaves
 
-DEFAULT_MODE = {"jax": "jit", "torch": "eager"}
-OTHER_MODE = {"jax": "eager", "torch": "compile"}
 CROSS = "jax_vs_torch"
 SIZE, SEED, EXTRA_SEED = "small", 0, 1
 
@@ -37,7 +37,7 @@ class Cell:
         return "-".join(part for part in (self.problem, self.framework, self.dtype, self.transform, self.mode) if part)
 
     def mode_for(self, framework: str) -> str:
-        return self.mode or DEFAULT_MODE[framework]
+        return self.mode or mode(framework).name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,20 +61,21 @@ class Result:
         return self.status in ("pass", "xfail")
 
 
-def mode_transforms(spec: Problem) -> tuple[str, ...]:
-    """Transforms also run compiled by torch: grad and one more (compilation is costly). The second is the
-    first candidate torch.compile handles: a declared compile failure is already recorded on the spec (and
-    in the benchmark), and a failing compile costs as much as a passing one. A spec may name the second
-    itself (`Problem.compiled_transform`)."""
-    second = spec.compiled_transform or next(
-        (
-            t
-            for t in ("hvp_fwd_rev", "vjp", "vmap", "value_and_grad")
-            if t in spec.transforms and not spec.known_failure("torch", t, "compile", SIZE)
-        ),
-        None,
-    )
-    return tuple(t for t in ("grad", second) if t in spec.transforms)
+def mode_transforms(spec: Problem, framework: str, mode_name: str) -> tuple[str, ...]:
+    """The transforms the suite also runs in a framework's non-default mode (compilation is costly): by the
+    transforms' `mode_cell_rank`, the first `Mode.parity_transforms` of those that apply. A declared known
+    failure is already recorded on the spec (and in the benchmark) and costs as much as a passing compile,
+    so a candidate failing in this mode is passed over. A spec may name its second transform itself
+    (`Problem.compiled_transform`) when a smaller function's compilation proves the mode as well."""
+    record = mode(framework, mode_name)
+    ranked = sorted((t for t in transforms.TABLE if t.mode_cell_rank is not None), key=lambda t: t.mode_cell_rank)
+    applicable = [t for t in ranked if t.name in spec.transforms]
+    first = [t.name for t in applicable if t.mode_cell_rank == 0]
+    rest = [t.name for t in applicable if t.mode_cell_rank > 0 and not spec.known_failure(framework, t.name, mode_name, SIZE)]
+    if spec.compiled_transform and record.compiled:
+        rest = [spec.compiled_transform]
+    chosen = (first + rest[:1])[: record.parity_transforms]
+    return tuple(t for t in chosen if framework in spec.frameworks_for(t))
 
 
 def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
@@ -88,13 +89,11 @@ def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
                 out += [Cell(spec.name, fw, dtype, transform) for fw in present]
                 if set(FRAMEWORKS) <= set(present):
                     out.append(Cell(spec.name, CROSS, dtype, transform))
-        # Compiled torch and eager JAX: float64 where selected, since a wrong compilation cannot hide in its roundoff.
+        # Other modes: float64 where selected, since a wrong compilation cannot hide in its roundoff.
         mode_dtype = "float64" if "float64" in dtypes else dtypes[0]
-        for transform in mode_transforms(spec):
-            for fw in frameworks:
-                # Eager JAX compiles every small operation on its own: grad alone covers the mode.
-                if fw in spec.frameworks_for(transform) and (fw == "torch" or transform == "grad"):
-                    out.append(Cell(spec.name, fw, mode_dtype, transform, OTHER_MODE[fw]))
+        for other in (m for m in MODE_TABLE if not m.default and m.framework in frameworks):
+            chosen = mode_transforms(spec, other.framework, other.name)
+            out += [Cell(spec.name, other.framework, mode_dtype, t, other.name) for t in chosen]
     return out
 
 
@@ -114,21 +113,13 @@ def _inputs(spec: Problem, transform: str, dtype: str):
     return transforms.inputs(spec, transform, SIZE, dtype, SEED)
 
 
-def _map_ndim(reference, y, args) -> int:
-    return np.ndim(reference.vector_map(y, args)) if reference.vector_map else 1
-
-
 @functools.cache
 def expected(problem: str, dtype: str, transform: str) -> dict:
     """Reference output, in float64, on the cell's inputs after their cast to `dtype` (so that input
     rounding is not charged to the computation)."""
-    spec = _spec(problem)
-    y, args, extra = (cast(part, "float64") for part in _inputs(spec, transform, dtype))
-    base = spec.base_transform(transform)
-    reference = spec.reference_for(transform)
-    if base == "vmap":
-        return checks.expected_batch(reference, y, args)
-    return checks.ReferenceModel(reference, y, args).expected(base, extra[0] if extra else None)
+    spec = registry.get(problem)
+    y, args, extra = cast(_inputs(spec, transform, dtype), "float64")
+    return transforms.expected(spec, transform, y, args, extra)
 
 
 @functools.cache
@@ -136,9 +127,7 @@ def transformed(problem: str, transform: str, framework: str, mode: str):
     """One transformed function per process for each (problem, transform, framework, mode). JAX's jit and
     torch.compile keep their compilations on the function object, so the cells of both dtypes and the
     property tests (tests/support.py) reuse one compilation per shape instead of compiling anew."""
-    import sciad
-
-    return sciad.transform(problem, transform, framework=framework, mode=mode)
+    return transforms.build(registry.get(problem), transform, framework, mode)
 
 
 @functools.cache
@@ -146,23 +135,20 @@ def computed(problem: str, framework: str, dtype: str, transform: str, mode: str
     """A framework's canonical output for a cell; raises `AssertionError` on a wrong output dtype."""
     import sciad
 
-    spec = _spec(problem)
+    spec = registry.get(problem)
     y, args, extra = _inputs(spec, transform, dtype)
     fn = transformed(problem, transform, framework, mode)
     yf, af, ef = sciad.convert((y, args, extra), framework)
     out = sciad.to_numpy(fn(yf, af, *ef))
-    for leaf in _leaves(out):
+    for leaf in leaves(out):
         if np.issubdtype(np.asarray(leaf).dtype, np.floating) and np.asarray(leaf).dtype != np.dtype(dtype):
             raise AssertionError(f"{framework} returned dtype {np.asarray(leaf).dtype} for {dtype} inputs")
-    y64, base = cast(y, "float64"), spec.base_transform(transform)
-    # Only a Jacobian's rows follow the vector map's output shape (and vmap's y carries a batch axis).
-    map_ndim = _map_ndim(spec.reference_for(transform), y64, cast(args, "float64")) if base in ("jacfwd", "jacrev") else 1
-    return checks.canonical(base, out, y64, map_ndim)
+    return transforms.canonical(spec, transform, out, cast(y, "float64"), cast(args, "float64"))
 
 
 def run(cell: Cell) -> Result:
     """Run one cell. Never raises for a failing computation: the result carries the reason."""
-    spec = _spec(cell.problem)
+    spec = registry.get(cell.problem)
     failure = known_failure(spec, cell)
     if cell.framework == CROSS:
         tolerance = spec.tolerance[cell.dtype]
@@ -185,21 +171,4 @@ def run(cell: Cell) -> Result:
     return Result(cell, err, tolerance, err <= tolerance, failure, message)
 
 
-def _spec(name: str) -> Problem:
-    import problems
-
-    return problems.get(name)
-
-
-def _leaves(tree):
-    if isinstance(tree, dict):
-        for value in tree.values():
-            yield from _leaves(value)
-    elif isinstance(tree, (tuple, list)):
-        for value in tree:
-            yield from _leaves(value)
-    else:
-        yield tree
-
-
-__all__ = ["CROSS", "Cell", "MODES", "Result", "cells", "run"]
+__all__ = ["CROSS", "Cell", "Result", "cells", "run"]

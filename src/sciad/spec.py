@@ -16,36 +16,31 @@ from typing import Any
 
 import numpy as np
 
+from . import transforms
 from .errors import SciadError, choose
+from .names import BASELINE_DTYPE, BASELINE_LIBRARIES, DTYPES, FRAMEWORKS, MODES, all_mode_names
+from .trees import cast
 
-FRAMEWORKS = ("jax", "torch")
-MODES = {"jax": ("jit", "eager"), "torch": ("eager", "compile")}
-DTYPES = ("float64", "float32")
+__all__ = [
+    "BASELINE_DTYPE",
+    "BASELINE_LIBRARIES",
+    "DTYPES",
+    "FRAMEWORKS",
+    "MODES",
+    "Baseline",
+    "Ints",
+    "KnownFailure",
+    "Layout",
+    "Problem",
+    "Reference",
+    "Tolerance",
+    "Variant",
+    "cast",
+]
 
-# Libraries a benchmark baseline may come from (`Baseline`): a column of the benchmark beside the
-# frameworks, never a framework of the parity suite. A baseline runs as it is written, NumPy float64 on
-# the CPU, so it has one dtype; its mode names the library's method.
-BASELINE_LIBRARIES = ("scipy",)
-BASELINE_DTYPE = "float64"
-
-# Transforms every framework builds the same way (see transforms.py), and which function of the
-# implementation each one applies to: the scalar objective, the problem's vector map, or the
-# per-sample loss.
-GENERIC_TRANSFORMS = {
-    "value": "objective",
-    "grad": "objective",
-    "value_and_grad": "objective",
-    "hessian": "objective",
-    "hvp_fwd_rev": "objective",
-    "hvp_rev_rev": "objective",
-    "vmap": "objective",
-    "map": "vector_map",
-    "jvp": "vector_map",
-    "vjp": "vector_map",
-    "jacfwd": "vector_map",
-    "jacrev": "vector_map",
-    "per_sample_grad": "per_sample",
-}
+# The keys of `Problem.bench_notes` that `sciad report` prints: a note is read by name, so a misspelt key
+# would be silently ignored.
+BENCH_NOTE_KEYS = ("cheap_gradient",)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -62,6 +57,8 @@ class Ints:
 def _describe(value) -> str:
     if isinstance(value, (bool, int, float)):
         return f"{type(value).__name__} {value!r}"
+    if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+        return f"a {type(value).__name__}"
     shape = tuple(getattr(value, "shape", ()))
     dtype = str(getattr(value, "dtype", type(value).__name__)).replace("torch.", "")
     return f"array of shape {shape} and dtype {dtype}"
@@ -75,17 +72,12 @@ def _is_floating(value) -> bool:
     return _dtype_name(value) in ("float64", "float32", "float16", "bfloat16")
 
 
-def _has_nan(value) -> bool:
+def _not_finite(value) -> bool:
     try:
-        return bool(np.isnan(np.asarray(_host(value), dtype=np.float64)).any())
+        host = value.detach().cpu().numpy() if hasattr(value, "detach") else value
+        return not bool(np.isfinite(np.asarray(host, dtype=np.float64)).all())
     except TypeError:
         return False  # a traced value: only concrete inputs are checked
-
-
-def _host(value):
-    if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +102,9 @@ class Layout:
             )
         if set(args) != set(self.args):
             raise SciadError(f"args for problem {problem!r} have keys {sorted(args)}; expected exactly {sorted(self.args)}")
+        # args first: they fix the dimensions, so a y (or a batch of y) that disagrees is the one named.
+        for key, kind in self.args.items():
+            self._check_leaf(f"args[{key!r}]", args[key], kind, dims, dtypes, problem, False)
         if isinstance(self.y, Mapping):
             if not isinstance(y, Mapping) or set(y) != set(self.y):
                 got = sorted(y) if isinstance(y, Mapping) else _describe(y)
@@ -118,8 +113,6 @@ class Layout:
                 self._check_leaf(f"y[{key!r}]", y[key], shape, dims, dtypes, problem, batched)
         else:
             self._check_leaf("y", y, self.y, dims, dtypes, problem, batched)
-        for key, kind in self.args.items():
-            self._check_leaf(f"args[{key!r}]", args[key], kind, dims, dtypes, problem, False)
         if len(dtypes) > 1:
             raise SciadError(
                 f"inputs of problem {problem!r} mix floating dtypes {sorted(dtypes)}; convert them all to one "
@@ -135,8 +128,8 @@ class Layout:
                 ok = isinstance(value, int) and not isinstance(value, bool)
             if not ok:
                 raise SciadError(f"{where} of problem {problem!r} must be a Python {kind.__name__}; got {_describe(value)}")
-            if kind is float and math.isnan(value):
-                raise SciadError(f"{where} of problem {problem!r} is NaN; a finite number is accepted")
+            if kind is float and not math.isfinite(value):
+                raise SciadError(f"{where} of problem {problem!r} is {value}; a finite number is accepted")
             return
         integer = isinstance(kind, Ints)
         shape = kind.shape if integer else kind
@@ -153,9 +146,11 @@ class Layout:
         for name, length in zip(shape, actual):
             expected = dims.setdefault(name, length) if isinstance(name, str) else name
             if expected != length:
+                batch = " (batch axis first)" if batched else ""
                 raise SciadError(
-                    f"{where} of problem {problem!r} has shape {tuple(value.shape)}, but dimension {name!r} "
-                    f"is {expected} elsewhere in the inputs"
+                    f"{where} of problem {problem!r} has shape {tuple(value.shape)}{batch}, but dimension {name!r} "
+                    f"must be {expected}, its length elsewhere in the inputs"
+                    + ("; a batch of y stacks inputs along a new first axis" if batched else "")
                 )
         if integer:
             if _is_floating(value):
@@ -164,8 +159,8 @@ class Layout:
         if not _is_floating(value):
             raise SciadError(f"{where} of problem {problem!r} must be float64 or float32; got {_describe(value)}")
         dtypes.add(_dtype_name(value))
-        if _has_nan(value):
-            raise SciadError(f"{where} of problem {problem!r} contains NaN; finite inputs are accepted")
+        if _not_finite(value):
+            raise SciadError(f"{where} of problem {problem!r} contains NaN or Inf; finite inputs are accepted")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +291,9 @@ class Problem:
     # Benchmark baselines, at most one per transform, library and mode: the benchmark's case key
     # (problem, transform, library, mode, ...) could not tell two apart.
     baselines: tuple[Baseline, ...] = ()
+    # The package holding the problem (`SPEC` in its __init__, `jax_impl` and `torch_impl` beside it).
+    # None: the module that defines `build`, which is that package for every problem laid out as documented.
+    package: str | None = None
 
     def __post_init__(self):
         if not self.name.isidentifier():
@@ -303,13 +301,16 @@ class Problem:
         for required in ("small", "bench"):
             if required not in self.sizes:
                 raise SciadError(f"problem {self.name!r} must define size {required!r}; it has {sorted(self.sizes)}")
+        if self.package is None:
+            # The package whose __init__ defines `build` is the problem's: its implementations sit beside it.
+            object.__setattr__(self, "package", self.build.__module__)
         for transform in self.transforms:
             base = self.base_transform(transform)
-            choose("transform", base, tuple(GENERIC_TRANSFORMS), f"named by transform {transform!r} of problem {self.name!r}")
-            target = GENERIC_TRANSFORMS[base]
-            if target == "vector_map" and self.vector_map is None and transform not in self.variants:
+            choose("transform", base, tuple(transforms.TRANSFORMS), f"named by transform {transform!r} of problem {self.name!r}")
+            target = transforms.TRANSFORMS[base].applies_to
+            if target == transforms.VECTOR_MAP and self.vector_map is None and transform not in self.variants:
                 raise SciadError(f"problem {self.name!r} lists {transform!r}, which needs a vector map; set vector_map=")
-            if target == "per_sample" and self.per_sample is None:
+            if target == transforms.PER_SAMPLE and self.per_sample is None:
                 raise SciadError(f"problem {self.name!r} lists {transform!r}, which needs per_sample=(loss, keys)")
         for variant, record in self.variants.items():
             for framework in record.frameworks:
@@ -339,7 +340,7 @@ class Problem:
                 raise SciadError(
                     f"the {baseline.library} baseline of {self.name!r} for {baseline.transform!r} must be a function"
                 )
-            if not baseline.mode.isidentifier() or baseline.mode in {m for ms in MODES.values() for m in ms} - {"eager"}:
+            if not baseline.mode.isidentifier() or baseline.mode in set(all_mode_names()) - {"eager"}:
                 raise SciadError(
                     f"baseline mode {baseline.mode!r} of problem {self.name!r} must be an identifier naming the "
                     "library's method, not a framework's compiled mode"
@@ -351,6 +352,7 @@ class Problem:
                     "one is accepted"
                 )
             seen.add(key)
+        # TODO(lead): for key in self.bench_notes: choose("bench note", key, BENCH_NOTE_KEYS, ...)
         # Records are immutable: freeze the mappings too.
         for field in ("sizes", "variants", "transform_sizes", "reference_tolerance", "bench_notes"):
             object.__setattr__(self, field, MappingProxyType(dict(getattr(self, field))))
@@ -360,14 +362,19 @@ class Problem:
     def base_transform(self, transform: str) -> str:
         return self.variants[transform].base if transform in self.variants else transform
 
+    def transform_record(self, transform: str) -> transforms.Transform:
+        """The `Transform` record of one of this problem's transforms (a variant's is its base's)."""
+        self.check_transform(transform)
+        return transforms.TRANSFORMS[self.base_transform(transform)]
+
     def function_for(self, transform: str) -> str:
         """The implementation function a transform applies to."""
         if transform in self.variants:
             return self.variants[transform].function
-        target = GENERIC_TRANSFORMS[transform]
-        if target == "vector_map":
+        target = self.transform_record(transform).applies_to
+        if target == transforms.VECTOR_MAP:
             return self.vector_map
-        if target == "per_sample":
+        if target == transforms.PER_SAMPLE:
             return self.per_sample[0]
         return "objective"
 
@@ -419,6 +426,9 @@ class Problem:
         parameters = dict(self.sizes[size])
         for key, value in overrides.items():
             choose("size parameter", key, tuple(parameters), f"for problem {self.name!r}")
+            positive_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+            if isinstance(parameters[key], int) and not positive_int:
+                raise SciadError(f"size parameter {key}={value!r} of problem {self.name!r} is not accepted; a positive integer is")
             parameters[key] = value
         y, args = self.build(np.random.default_rng(seed), **parameters)
         return cast(y, dtype), cast(args, dtype)
@@ -444,15 +454,5 @@ class Problem:
         from . import frameworks
 
         frameworks.load(framework)  # configure the framework (x64, precision) before the module builds arrays
-        return importlib.import_module(f"problems.{self.name}.{framework}_impl")
+        return importlib.import_module(f"{self.package}.{framework}_impl")
 
-
-def cast(tree, dtype: str):
-    """Cast the floating NumPy arrays of a nested structure to `dtype`; everything else as it is."""
-    if isinstance(tree, Mapping):
-        return {key: cast(value, dtype) for key, value in tree.items()}
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(cast(value, dtype) for value in tree)
-    if isinstance(tree, np.ndarray) and np.issubdtype(tree.dtype, np.floating):
-        return tree.astype(dtype)
-    return tree

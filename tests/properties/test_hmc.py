@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems.hmc import log_density, posterior_moments
-from sciad import frameworks, parity
+from sciad import frameworks
 from sciad.spec import cast
 
 from ..support import compiled
@@ -33,7 +33,7 @@ def _call(framework: str, function: str, y, args, *extra) -> np.ndarray:
 @functools.cache
 def _flow_jacobian(framework: str):
     fw = frameworks.load(framework)
-    return fw.compile(fw.jacfwd(SPEC.implementation(framework).flow), parity.DEFAULT_MODE[framework])
+    return fw.compile(fw.jacfwd(SPEC.implementation(framework).flow), sciad.default_mode(framework))
 
 
 def _phase_point(y, args) -> np.ndarray:

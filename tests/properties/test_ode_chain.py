@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems import ode_chain
-from sciad import frameworks, parity
+from sciad import frameworks
 
 from ..support import run
 
@@ -26,7 +26,7 @@ seeds = st.integers(0, 2**31 - 1)
 @functools.cache
 def _solve(framework: str):
     # One compiled solve per framework; JAX compiles once per step count (a static scan length).
-    return frameworks.load(framework).compile(SPEC.implementation(framework).solve, parity.DEFAULT_MODE[framework])
+    return frameworks.load(framework).compile(SPEC.implementation(framework).solve, sciad.default_mode(framework))
 
 
 def _call_solve(framework: str, x, args) -> np.ndarray:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems import particle as reference
-from sciad import checks, parity
+from sciad import checks
 
 from ..support import run
 
@@ -43,7 +43,7 @@ def _error(expected, actual) -> float:
 @functools.cache
 def _solver(framework: str, outer: str, inner: str):
     solve = functools.partial(SPEC.implementation(framework).solve, outer=outer, inner=inner)
-    return sciad.compile(solve, framework, mode=parity.DEFAULT_MODE[framework])
+    return sciad.compile(solve, framework, mode=sciad.default_mode(framework))
 
 
 def _solve(framework: str, outer: str, inner: str, y, args):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems import pinn_poisson
-from sciad import checks, parity
+from sciad import checks
 
 from ..support import run
 
@@ -24,7 +24,7 @@ seeds = st.integers(0, 2**31 - 1)
 @functools.cache
 def _laplacian(framework: str):
     # Compiled once per framework, so JAX compiles once per shape, not per example.
-    return sciad.compile(SPEC.implementation(framework).laplacian, framework, parity.DEFAULT_MODE[framework])
+    return sciad.compile(SPEC.implementation(framework).laplacian, framework, sciad.default_mode(framework))
 
 
 def _scaled(y, scale):

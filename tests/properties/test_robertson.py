@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import problems
 import sciad
 from problems.robertson import LOG_RATES, NEWTON
-from sciad import frameworks, parity
+from sciad import frameworks
 
 NAME = "robertson"
 SPEC = problems.get(NAME)
@@ -25,7 +25,7 @@ seeds = st.integers(0, 2**31 - 1)
 def _compiled(framework: str, function: str):
     # One compiled function per framework, so JAX compiles once per shape and static args, not per example.
     fn = getattr(SPEC.implementation(framework), function)
-    return frameworks.load(framework).compile(fn, parity.DEFAULT_MODE[framework])
+    return frameworks.load(framework).compile(fn, sciad.default_mode(framework))
 
 
 def _solve(framework: str, y, args) -> np.ndarray:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import SciadError, choose
-from ..spec import BASELINE_DTYPE, BASELINE_LIBRARIES, DTYPES, FRAMEWORKS, MODES
-
-DEVICES = ("cpu", "cuda", "auto")
+from ..names import BASELINE_DTYPE, BASELINE_LIBRARIES, DEVICES, DTYPES, FRAMEWORKS, MODES, all_mode_names
 
 # A suite fixes the options the user left out. "quick" is what `sciad bench` runs with no options: the
 # value and gradient of the foundation problems (CATALOGUE Part 1) at their benchmark size in every
@@ -66,7 +64,7 @@ def generate(
         choose("framework", framework, FRAMEWORKS + BASELINE_LIBRARIES)
     baseline_modes = {b.mode for spec in specs for b in spec.baselines}
     for mode in modes or ():
-        choose("mode", mode, sorted({m for ms in MODES.values() for m in ms}) + sorted(baseline_modes - {"eager"}))
+        choose("mode", mode, list(all_mode_names()) + sorted(baseline_modes - {"eager"}))
     for dtype in dtypes or ():
         choose("dtype", dtype, DTYPES)
     for device in devices:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import pathlib
 
 from ..errors import SciadError
-from ..spec import BASELINE_LIBRARIES, DTYPES, FRAMEWORKS, MODES
-from .cases import DEVICES, SUITES
+from ..names import BASELINE_LIBRARIES, DEVICES, DTYPES, FRAMEWORKS, MODES
+from .cases import FOUNDATION, SUITES
 
 FILTERS = ("problem", "transform", "framework", "mode", "size", "dtype", "device")
 
@@ -17,9 +18,9 @@ def add_commands(sub) -> None:
     bench = sub.add_parser(
         "bench",
         help="time problems × transforms × frameworks × modes on this host",
-        description="With no options: the quick suite (value and gradient of every problem at its "
-        "benchmark size, every framework and mode, float64). Each option may repeat; an "
-        "omitted one means all that apply.",
+        description="With no options: the quick suite (value and gradient of the five foundation problems "
+        f"({', '.join(FOUNDATION)}) at their benchmark size, every framework and mode, float64). Each option "
+        "may repeat; an omitted one means all that apply.",
     )
     bench.add_argument("--problem", action="append", metavar="P")
     bench.add_argument("--transform", action="append", metavar="T")
@@ -44,6 +45,17 @@ def add_commands(sub) -> None:
     bench.add_argument("--suite", metavar="NAME", help=f"fill omitted options from a suite: {', '.join(SUITES)}")
     bench.add_argument("--out", metavar="FILE.jsonl", help="results file (default bench-results/<device>-<time>.jsonl)")
     bench.add_argument("--resume", action="store_true", help="append to --out, running only the cases it lacks")
+    bench.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume, also rerun the cases recorded as error or timeout (their records stay, marked superseded)",
+    )
+    bench.add_argument(
+        "--allow-mixed-settings",
+        action="store_true",
+        help="with --resume, add cases even if the file's cases were measured with other threads, runs, times, "
+        "timeout, package versions or hardware (each case records its own)",
+    )
     bench.add_argument("--min-runs", type=int, default=5, metavar="N", help="timed calls at least (default 5)")
     bench.add_argument(
         "--min-time", type=float, default=None, metavar="S", help="timed seconds at least (default 0.5; quick 0.2)"
@@ -69,17 +81,19 @@ def add_commands(sub) -> None:
 
 def cmd_bench(options) -> int:
 
-    from ..cli import _console, _selected_specs
+    from .. import registry
+    from ..console import console as _console
     from . import cases as cases_module
     from . import results, runner
 
     given = {name: getattr(options, name) for name in FILTERS if getattr(options, name)}
+    _check_options(options)
     suite_name = options.suite or (None if given or options.sweep else "quick")
     if suite_name is not None and suite_name not in SUITES:
         raise SciadError(f"unknown suite {suite_name!r}; suites are: {', '.join(SUITES)}")
     suite = SUITES.get(suite_name, {})
     pick = {name: tuple(given.get(name) or suite.get(name) or ()) or None for name in FILTERS}
-    specs = _selected_specs(pick["problem"])
+    specs = registry.select(pick["problem"])
     cases = cases_module.generate(
         specs,
         transforms=pick["transform"],
@@ -90,6 +104,7 @@ def cmd_bench(options) -> int:
         devices=pick["device"] or ("auto",),
         sweep=options.sweep,
     )
+    _check_modes(specs, pick["framework"], pick["mode"])
     if not cases:
         raise SciadError("these options select no benchmark case; `sciad list` shows each problem's transforms and sizes")
     for name, low in (("--min-runs", options.min_runs), ("--max-runs", options.max_runs), ("--threads", options.threads)):
@@ -99,10 +114,7 @@ def cmd_bench(options) -> int:
     if threads > len(os.sched_getaffinity(0)):
         raise SciadError(f"--threads {threads} exceeds the {len(os.sched_getaffinity(0))} cores available to this process")
     out = pathlib.Path(options.out) if options.out else _default_out()
-    if out.exists() and not options.resume:
-        raise SciadError(f"results file {out} exists; pass --resume to run only its missing cases, or choose another --out")
-    if out.exists():
-        results.read(out)  # a file that is not ours stops here, before anything is appended
+    results.check_out(out)
     run_options = {
         "min_runs": options.min_runs,
         "max_runs": options.max_runs,
@@ -110,16 +122,22 @@ def cmd_bench(options) -> int:
         "suite": suite_name,
         "sweep": options.sweep,
     }
-    timeout = options.timeout or suite.get("timeout", 300.0)
+    timeout = options.timeout if options.timeout is not None else suite.get("timeout", 300.0)
     console = _console()
-    console.print(
-        f"{len(cases)} cases ({suite_name or 'custom'} suite) → {out}; {threads} threads per framework; "
-        f"min {run_options['min_runs']} runs and {run_options['min_time']} s per case"
-    )
     records = runner.run(
-        cases, out, threads=threads, options=run_options, timeout=timeout, console=console, resume=options.resume
+        cases,
+        out,
+        threads=threads,
+        options=run_options,
+        timeout=timeout,
+        console=console,
+        resume=options.resume,
+        retry_failed=options.retry_failed,
+        mixed_settings=options.allow_mixed_settings,
+        header=f"{len(cases)} cases ({suite_name or 'custom'} suite) → {out}; {threads} threads per framework; "
+        f"min {run_options['min_runs']} runs and {run_options['min_time']:g} s per case, timeout {timeout:g} s",
     )
-    summarise(console, results.cases(results.read(out)))
+    summarise(console, results.latest(results.read(out)))
     invalid = [r for r in records if r["status"] == "invalid"]
     statuses = {}
     for record in records:
@@ -133,6 +151,50 @@ def cmd_bench(options) -> int:
 def _default_out() -> pathlib.Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return pathlib.Path("bench-results") / f"bench-{stamp}.jsonl"
+
+
+def _check_options(options) -> None:
+    """Ranges and combinations of `sciad bench`'s options, each refused in one sentence."""
+    for name in FILTERS:
+        values = getattr(options, name) or []
+        for value in values:
+            if values.count(value) > 1:
+                raise SciadError(f"--{name} {value} is given {values.count(value)} times; give each value once")
+    if options.sweep and options.size:
+        raise SciadError(
+            f"--size {options.size[0]} and --sweep exclude each other: a sweep times a range of each problem's main "
+            "dimension in place of the named sizes"
+        )
+    if options.min_time is not None and not (math.isfinite(options.min_time) and options.min_time >= 0):
+        raise SciadError(f"--min-time {options.min_time:g} is not accepted; a finite number of seconds, 0 or more, is")
+    if options.timeout is not None and not (math.isfinite(options.timeout) and options.timeout > 0):
+        raise SciadError(f"--timeout {options.timeout:g} is not accepted; a finite number of seconds above 0 is")
+    if options.min_runs >= 1 and options.max_runs >= 1 and options.max_runs < options.min_runs:
+        raise SciadError(
+            f"--max-runs {options.max_runs} is less than --min-runs {options.min_runs}; timing stops at --max-runs, "
+            "so it must be at least --min-runs"
+        )
+    for flag, given in (("--retry-failed", options.retry_failed), ("--allow-mixed-settings", options.allow_mixed_settings)):
+        if given and not options.resume:
+            raise SciadError(f"{flag} applies to the cases already in a results file, so it needs --resume")
+
+
+def _check_modes(specs, frameworks, modes) -> None:
+    """Each mode given must be a mode of a selected framework (`--framework torch --mode jit` names the mode)."""
+    frameworks = frameworks or (*FRAMEWORKS, *BASELINE_LIBRARIES)
+    held = {
+        fw: list(MODES.get(fw, ())) + sorted({b.mode for spec in specs for b in spec.baselines if b.library == fw})
+        for fw in frameworks
+    }
+    for mode in modes or ():
+        if not any(mode in fw_modes for fw_modes in held.values()):
+            if len(held) == 1:
+                ((fw, fw_modes),) = held.items()
+                raise SciadError(
+                    f"mode {mode!r} is not a mode of framework {fw}, whose modes are: {', '.join(fw_modes) or 'none here'}"
+                )
+            listed = "; ".join(f"{fw}: {', '.join(fw_modes) or 'none here'}" for fw, fw_modes in held.items())
+            raise SciadError(f"mode {mode!r} is not a mode of any selected framework ({listed})")
 
 
 def summarise(console, records) -> None:
@@ -161,8 +223,12 @@ def cmd_report(options) -> int:
     from . import report
 
     for file in options.files:
+        if pathlib.Path(file).is_dir():
+            raise SciadError(f"{file} is a directory; sciad report reads results files (FILE.jsonl) that sciad bench writes")
         if not pathlib.Path(file).is_file():
             raise SciadError(f"results file {file} does not exist")
+    if pathlib.Path(options.out).exists() and not pathlib.Path(options.out).is_dir():
+        raise SciadError(f"--out {options.out} is a file; it names the directory to write report.md and its plots in")
     if len(options.files) > 2:
         raise SciadError(f"report compares at most two results files side by side; {len(options.files)} were given")
     path = report.write(options.files, pathlib.Path(options.out))

@@ -6,31 +6,42 @@ a panel or line style per file.
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 import statistics
 from collections import defaultdict
 
-from ..spec import BASELINE_LIBRARIES, MODES
+from .. import registry
+from ..errors import SciadError
+from ..names import BASELINE_LIBRARIES, MODE_TABLE, MODES
 from . import results
 
 COMBOS = [(fw, mode) for fw, modes in MODES.items() for mode in modes]
 CHEAP_GRADIENT_TARGET = 4.0
-COMPILED = (("jax", "jit"), ("torch", "compile"))
+COMPILED = tuple((m.framework, m.name) for m in MODE_TABLE if m.compiled)
 
 
 class Run:
-    """One results file: its label, environment and the latest record of each case."""
+    """One results file: its label, environment and the latest record of each case (a failure that a retry
+    superseded is counted apart), with each case's settings."""
 
     def __init__(self, path):
         self.path = pathlib.Path(path)
         records = results.read(path)
+        if not records:
+            raise SciadError(f"results file {path} is empty, so there is no benchmark case to report")
+        if not results.cases(records):
+            raise SciadError(
+                f"results file {path} holds no benchmark case, only its run's environment: the run stopped before "
+                "its first case finished, and `sciad bench --resume` measures them"
+            )
         envs = results.environments(records)
         self.env = envs[0] if envs else {}
-        latest = {}
-        for record in results.cases(records):
-            latest[results.case_key(record)] = record
-        self.cases = list(latest.values())
+        self.cases = results.latest(records)
+        self.superseded = results.superseded(records)
+        settings = {id(r): s for r, s in zip(results.cases(records), results.settings_of(records))}
+        self.settings = [settings[id(r)] for r in self.cases]
         gpu = (self.env.get("gpus") or [None])[0]
         devices = {r["device"] for r in self.cases}
         self.label = f"{self.path.stem} ({gpu.split(',')[0] if gpu and 'cuda' in devices else self.env.get('cpu', 'cpu')})"
@@ -129,9 +140,7 @@ def _medians_section(runs) -> str:
 
 def _problems_notes():
     try:
-        import problems
-
-        return {spec.name: dict(spec.bench_notes) for spec in problems.SPECS}
+        return {name: dict(registry.get(name).bench_notes) for name in registry.names()}
     except Exception:  # noqa: BLE001 — a report of results from another checkout still renders
         return {}
 
@@ -145,6 +154,9 @@ def _cheap_gradient(runs, out: pathlib.Path) -> str:
         size, dtype = _headline_setting(run)
         problems_ = sorted({r["problem"] for r in run.ok()})
         ax = axes[0][i]
+        if not problems_:
+            _no_timings(ax, run)
+            continue
         width = 0.8 / len(COMBOS)
         for j, (fw, mode) in enumerate(COMBOS):
             ratios = []
@@ -186,6 +198,9 @@ def _speed_ratio(runs, out: pathlib.Path) -> str:
         size, dtype = _headline_setting(run)
         problems_ = sorted({r["problem"] for r in run.ok()})
         transforms = sorted({r["transform"] for r in run.ok()})
+        if not problems_:
+            _no_timings(axes[0][i], run)
+            continue
         grid = []
         for problem in problems_:
             row = []
@@ -485,12 +500,10 @@ def _baseline_legend(runs) -> str:
     if not present:
         return ""
     try:
-        import problems
-
         lines = [
             f"- {problem} {transform}, {fw} {mode}: {b.note}"
             for problem, transform, fw, mode in sorted(present)
-            if (b := problems.get(problem).baseline(transform, fw, mode)) is not None
+            if (b := registry.get(problem).baseline(transform, fw, mode)) is not None
         ]
     except Exception:  # noqa: BLE001 — a report of results from another checkout still renders
         lines = []
@@ -539,12 +552,13 @@ def _environment(runs) -> str:
         for r in run.cases:
             counts[r["status"]] += 1
         versions = env.get("versions", {})
+        threads = sorted({s["threads"] for s in run.settings if s.get("threads") is not None}) or [env.get("threads", "?")]
         rows.append(
             [
                 f"[{i + 1}] {run.path.name}",
                 env.get("cpu", "?"),
                 ", ".join(env.get("gpus") or []) or "none",
-                env.get("threads", "?"),
+                ", ".join(map(str, threads)) + (" (differ: see below)" if len(threads) > 1 else ""),
                 f"jax {versions.get('jax', '?')}, torch {versions.get('torch', '?')}",
                 env.get("git_commit", "?"),
                 ", ".join(f"{n} {s}" for s, n in sorted(counts.items())),
@@ -561,24 +575,81 @@ def _environment(runs) -> str:
     body = _table(["results", "CPU", "GPU", "threads", "versions", "commit", "cases"], rows)
     if problems_:
         body += "\n\nCases that did not produce a timing:\n\n" + "\n".join(problems_)
+    for i, run in enumerate(runs):
+        name = f"{'[' + str(i + 1) + '] ' if len(runs) > 1 else ''}{run.path.name}"
+        if run.superseded:
+            body += (
+                f"\n\n{name}: {len(run.superseded)} failed records were superseded by a later measurement of the same "
+                "case (`sciad bench --resume --retry-failed`); they stay in the file: "
+                + ", ".join(f"`{_case_id(r)}` ({r['status']})" for r in run.superseded)
+                + "."
+            )
+        body += _settings_differences(run, name)
     return "## Environment\n\n" + body
 
 
-def write(paths, out: pathlib.Path) -> pathlib.Path:
-    runs = [Run(path) for path in paths]
-    out.mkdir(parents=True, exist_ok=True)
-    sections = [
-        "# sciad benchmark report\n\nGenerated by `sciad report " + " ".join(str(p) for p in paths) + f" --out {out}`.",
-        _environment(runs),
-        _speed_ratio(runs, out),
-        _cheap_gradient(runs, out),
-        _medians_section(runs),
-        _first_call(runs, out),
-        _memory(runs, out),
-        _time_vs_size(runs, out),
-        _memory_vs_size(runs, out),
-        _harness(runs),
+def _case_id(r) -> str:
+    return f"{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}"
+
+
+def _settings_differences(run, name) -> str:
+    """The settings of a file's cases, grouped, where they are not all the same (`--allow-mixed-settings`)."""
+    flat = [{**{results.OPTION_NAMES[k]: s.get(k) for k in results.SETTINGS}, **s.get("versions", {})} for s in run.settings]
+    varying = sorted({k for f in flat for k in f}, key=lambda k: (not k.startswith("--"), k))
+    varying = [k for k in varying if len({json.dumps(f.get(k)) for f in flat}) > 1]
+    if not varying:
+        return ""
+    groups = defaultdict(list)
+    for record, f in zip(run.cases, flat):
+        groups[tuple(f.get(k) for k in varying)].append(_case_id(record))
+    rows = [
+        ["" if v is None else f"{v:g}" if isinstance(v, (int, float)) else v for v in values]
+        + [len(ids), ", ".join(ids[:3]) + (", …" if len(ids) > 3 else "")]
+        for values, ids in groups.items()
     ]
-    path = out / "report.md"
-    path.write_text("\n\n".join(sections) + "\n")
+    return (
+        f"\n\n{name}: its cases were measured with different settings (resumed with `--allow-mixed-settings`); "
+        "compare their timings with care:\n\n" + _table([*varying, "cases", "for example"], rows)
+    )
+
+
+def write(paths, out: pathlib.Path) -> pathlib.Path:
+    """Write `out`/report.md and its plots; every results file is read and checked before `out` is made."""
+    runs = [Run(path) for path in paths]
+    if out.exists() and not out.is_dir():
+        raise SciadError(f"--out {out} is a file; it names the directory to write report.md and its plots in")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        title = "# sciad benchmark report\n\nGenerated by `sciad report " + " ".join(str(p) for p in paths) + f" --out {out}`."
+        if not any(run.ok() for run in runs):
+            sections = [
+                title,
+                _environment(runs),
+                _medians_section(runs),
+                "## Plots\n\nNo case produced a timing, so there is nothing to plot: the environment section lists why.",
+            ]
+        else:
+            sections = [
+                title,
+                _environment(runs),
+                _speed_ratio(runs, out),
+                _cheap_gradient(runs, out),
+                _medians_section(runs),
+                _first_call(runs, out),
+                _memory(runs, out),
+                _time_vs_size(runs, out),
+                _memory_vs_size(runs, out),
+                _harness(runs),
+            ]
+        path = out / "report.md"
+        path.write_text("\n\n".join(sections) + "\n")
+    except OSError as exc:
+        raise SciadError(f"cannot write the report in {out} ({exc.strerror or exc})") from None
     return path
+
+
+def _no_timings(ax, run) -> None:
+    """An empty panel for a results file with no timed case, beside one that has some."""
+    ax.text(0.5, 0.5, "no case produced a timing", ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    ax.set_title(run.label, fontsize=9)

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+from ..errors import SciadError
 from . import results
 from .cases import Case
 from .worker import MARK
@@ -25,7 +26,10 @@ class Worker:
         env.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.abspath(os.path.join(".cache", "inductor")))
         env["PYTHONUNBUFFERED"] = "1"
         self.framework = framework
-        self.log = open(log, "a")  # noqa: SIM115 — the worker's stderr, kept for diagnosis
+        try:
+            self.log = open(log, "a")  # noqa: SIM115 — the worker's stderr, kept for diagnosis
+        except OSError as exc:
+            raise SciadError(f"cannot write the workers' log {log} ({exc.strerror or exc})") from None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sciad.bench.worker", framework, str(threads)],
             stdin=subprocess.PIPE,
@@ -38,7 +42,7 @@ class Worker:
         threading.Thread(target=self._read, daemon=True).start()
         try:
             self.hello = self._answer(timeout=300)
-        except Exception:
+        except BaseException:
             self.close()
             raise
 
@@ -48,18 +52,27 @@ class Worker:
                 self.answers.put(json.loads(line[len(MARK) :]))
         self.answers.put(None)  # the worker exited
 
+    def _exited(self) -> RuntimeError:
+        return RuntimeError(f"the {self.framework} worker exited (code {self.process.wait()}); see {self.log.name}")
+
     def _answer(self, timeout: float):
         try:
             answer = self.answers.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError from None
         if answer is None:
-            raise RuntimeError(f"the {self.framework} worker exited (code {self.process.wait()}); see {self.log.name}")
+            raise self._exited()
         return answer
 
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def run(self, case: Case, options: dict, timeout: float) -> dict:
-        self.process.stdin.write(json.dumps({"case": vars_of(case), "options": options}) + "\n")
-        self.process.stdin.flush()
+        try:
+            self.process.stdin.write(json.dumps({"case": vars_of(case), "options": options}) + "\n")
+            self.process.stdin.flush()
+        except OSError:  # the worker died before it was asked (a broken pipe)
+            raise self._exited() from None
         return self._answer(timeout)
 
     def close(self):
@@ -73,16 +86,70 @@ def vars_of(case: Case) -> dict:
     return {field: getattr(case, field) for field in case.__dataclass_fields__}
 
 
+def timeout_message(timeout: float) -> str:
+    return f"no result within {timeout:g} s (compilation included)"
+
+
 def run(
-    cases: list[Case], out: pathlib.Path, *, threads: int, options: dict, timeout: float, console, resume: bool
+    cases: list[Case],
+    out: pathlib.Path,
+    *,
+    threads: int,
+    options: dict,
+    timeout: float,
+    console,
+    resume: bool,
+    retry_failed: bool = False,
+    mixed_settings: bool = False,
+    header: str = "",
 ) -> list[dict]:
-    """Run `cases` not already in `out`, appending one record each; return this run's records."""
-    done = {results.case_key(r) for r in results.cases(results.read(out))} if resume and out.exists() else set()
-    todo = [case for case in cases if case.key not in done]
-    writer = results.Writer(out)
-    writer.write(dict(results.environment(threads, options), resumed=bool(done), cases_planned=len(todo)))
-    log = out.with_suffix(".log")
+    """Run the `cases` that `out` lacks, appending one record each; return this run's records.
+
+    `out` is held exclusively for the whole run (`results.ResultsFile`). On resume, the settings that decide
+    a timing (threads, runs, times, timeout, package versions, hardware) must match those of the cases
+    already in `out`, unless `mixed_settings`; with `retry_failed`, cases whose last record is an error or a
+    timeout run again, and the new record names the line of the one it supersedes.
+    """
+    settings = {
+        "threads": threads,
+        "min_runs": options["min_runs"],
+        "max_runs": options["max_runs"],
+        "min_time": options["min_time"],
+        "timeout": timeout,
+    }
+    environment = results.environment(threads, dict(options, timeout=timeout))
     finished: list[dict] = []
+    with results.ResultsFile(out, resume=resume) as file:
+        for note in file.notes:
+            console.print(note, markup=False, soft_wrap=True)
+        if not mixed_settings:
+            results.check_resume(file.records, out, settings, environment)
+        last = {}
+        for line, record in file.numbered:
+            if record.get("kind", "case") == "case":
+                last[results.case_key(record)] = (line, record)
+        todo, supersedes = [], {}
+        for case in cases:
+            line, record = last.get(case.key, (None, None))
+            if record is None:
+                todo.append(case)
+            elif retry_failed and record["status"] in results.RETRIED:
+                todo.append(case)
+                supersedes[case.key] = {"line": line, "status": record["status"], "error": record.get("error")}
+        file.write(dict(environment, resumed=bool(last), cases_planned=len(todo), cases_retried=len(supersedes)))
+        if header:
+            done = f"; {len(cases) - len(todo)} already in it, {len(todo)} to run" if last else ""
+            retried = f" ({len(supersedes)} failed before, run again)" if supersedes else ""
+            console.print(header + done + retried, markup=False, soft_wrap=True)
+        try:
+            _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the {len(finished)} cases this run finished are in {out}; --resume runs the rest", soft_wrap=True)
+            raise
+    return finished
+
+
+def _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (
@@ -93,7 +160,9 @@ def run(
         TextColumn("eta"),
         TimeRemainingColumn(),
     )
+    log = results.side_file(file.path, results.LOG_SUFFIX)
     workers: dict[str, Worker] = {}
+    hellos: dict[str, dict] = {}
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("starting", total=len(todo))
@@ -101,8 +170,11 @@ def run(
             for framework in dict.fromkeys(case.framework for case in todo):
                 for case in (c for c in todo if c.framework == framework):
                     progress.update(task, description=case.id)
-                    record = _run_one(workers, case, threads, options, timeout, log)
-                    writer.write(record)
+                    record = _run_one(workers, hellos, case, threads, options, timeout, log)
+                    record["settings"] = settings
+                    if case.key in supersedes:
+                        record["supersedes"] = supersedes[case.key]
+                    file.write(record)
                     finished.append(record)
                     progress.advance(task)
                 if framework in workers:
@@ -111,30 +183,32 @@ def run(
     finally:
         for worker in workers.values():
             worker.close()
-        writer.close()
-    return finished
 
 
-def _run_one(workers, case, threads, options, timeout, log) -> dict:
+def _run_one(workers, hellos, case, threads, options, timeout, log) -> dict:
     started = time.perf_counter()
+    if case.framework in workers and not workers[case.framework].alive():
+        workers.pop(case.framework).close()  # it died between cases (killed from outside): start a fresh one
     try:
         if case.framework not in workers:
             workers[case.framework] = Worker(case.framework, threads, log)
-        return workers[case.framework].run(case, options, timeout)
+            hellos[case.framework] = workers[case.framework].hello
+        record = workers[case.framework].run(case, options, timeout)
     except TimeoutError:
         worker = workers.pop(case.framework, None)
         if worker:
             worker.close()  # a stuck worker is replaced, not waited for
-        return dict(
-            vars_of(case),
-            device_requested=case.device,
-            status="timeout",
-            error=f"no result within {timeout:.0f} s (compilation included)",
-        )
+        record = dict(vars_of(case), status="timeout", error=timeout_message(timeout))
     except RuntimeError as exc:
         worker = workers.pop(case.framework, None)
         if worker:
             worker.close()
-        return dict(
-            vars_of(case), device_requested=case.device, status="error", error=str(exc), elapsed_s=time.perf_counter() - started
-        )
+        record = dict(vars_of(case), status="error", error=str(exc), elapsed_s=time.perf_counter() - started)
+    record.setdefault("device_requested", case.device)
+    hello = hellos.get(case.framework) or {}
+    if record.get("device") == "auto" and hello.get("default_device"):
+        # A case that failed before reaching its device is filed beside its measured neighbours.
+        record["device"] = hello["default_device"]
+    if hello.get("versions"):
+        record["versions"] = hello["versions"]
+    return record

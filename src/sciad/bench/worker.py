@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -69,47 +70,21 @@ class Memory:
     set, and `stop` reports how far the high-water mark rose above it.
     """
 
-    def __init__(self, framework: str, device: str):
-        self.framework, self.device = framework, device
+    def __init__(self, adapter, device: str):
+        self.adapter, self.device = adapter, device
 
     def start(self):
-        if self.device == "cuda" and self.framework == "torch":
-            import torch
-
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self.base = torch.cuda.memory_allocated()
-        elif self.device == "cuda":
-            import jax
-
-            stats = jax.devices("gpu")[0].memory_stats() or {}
-            self.base = stats.get("bytes_in_use", 0)
+        if self.device == "cuda":
+            self.base = self.adapter.reset_peak_memory()
         else:
             _release_free_heap()
             _reset_peak_rss()
             self.base = _rss_bytes("VmRSS:")
 
     def stop(self) -> int | None:
-        if self.device == "cuda" and self.framework == "torch":
-            import torch
-
-            return int(torch.cuda.max_memory_allocated() - self.base)
         if self.device == "cuda":
-            import jax
-
-            # JAX's peak is over the process's lifetime: a lower bound after a larger earlier case.
-            stats = jax.devices("gpu")[0].memory_stats() or {}
-            return int(stats.get("peak_bytes_in_use", 0) - self.base) if stats else None
+            return self.adapter.peak_memory(self.base)
         return max(0, _rss_bytes("VmHWM:") - self.base)
-
-
-def _compile_counter(framework: str):
-    """A function returning how many traces (JAX) or graphs (torch.compile) were made so far."""
-    if framework == "torch":
-        from torch._dynamo.utils import counters
-
-        return lambda: int(counters["stats"].get("unique_graphs", 0))
-    return None
 
 
 def _cost_analysis(jitted, inputs) -> dict:
@@ -135,14 +110,13 @@ def _cost_analysis(jitted, inputs) -> dict:
 
 
 def run_case(case: dict, options: dict) -> dict:
-    import problems
-    from sciad import checks, frameworks, transforms
-    from sciad import spec as spec_module
+    from sciad import checks, frameworks, names, registry, transforms
     from sciad.bench.cases import Case
     from sciad.errors import SciadError
+    from sciad.trees import cast
 
     case_obj = Case(**case)
-    spec = problems.get(case_obj.problem)
+    spec = registry.get(case_obj.problem)
     fw = frameworks.load(case_obj.framework, baselines=True)
     record = dict(case, device_requested=case["device"], status="ok", error=None)
     if case_obj.device == "cuda" and not fw.has_cuda():
@@ -157,7 +131,9 @@ def run_case(case: dict, options: dict) -> dict:
     y, args, extra = transforms.inputs(spec, case_obj.transform, size, case_obj.dtype, batch=spec.bench_batch, **overrides)
     record["size_parameters"] = {**spec.sizes[size], **overrides}
     traces = [0]
-    if case_obj.framework in spec_module.BASELINE_LIBRARIES:
+    baseline_case = case_obj.framework in names.BASELINE_LIBRARIES
+    mode = None if baseline_case else names.mode(case_obj.framework, case_obj.mode)
+    if baseline_case:
         baseline = spec.baseline(case_obj.transform, case_obj.framework, case_obj.mode)
         if baseline is None:
             raise SciadError(
@@ -165,19 +141,20 @@ def run_case(case: dict, options: dict) -> dict:
             )
         fn = fw.compile(baseline.function, case_obj.mode)
     else:
-        transformed = transforms.build(spec, case_obj.transform, case_obj.framework, "eager")
+        eager = next(m.name for m in names.MODE_TABLE if m.framework == case_obj.framework and not m.compiled)
+        transformed = transforms.build(spec, case_obj.transform, case_obj.framework, eager)
 
-        def counted(*inputs):  # runs once per JAX trace: counts (re)compilations
+        def counted(*inputs):  # under jax.jit, runs once per trace: counts JAX's (re)compilations
             traces[0] += 1
             return transformed.raw(*inputs)
 
-        fn = fw.compile(counted if case_obj.framework == "jax" else transformed.raw, case_obj.mode)
+        # torch's graphs are counted by dynamo (`_graph_counter`); a Python side effect would only slow it.
+        fn = fw.compile(counted if case_obj.framework == "jax" else transformed.raw, mode)
     inputs = fw.convert((y, args, *extra), device=case_obj.device)
-    spec.validate(inputs[0], inputs[1], batched=spec.base_transform(case_obj.transform) == "vmap")
+    spec.validate(inputs[0], inputs[1], batched=spec.transform_record(case_obj.transform).batched)
     record["device"] = fw.device_name(inputs)
-    graphs = _compile_counter(case_obj.framework)
-    graphs_before = graphs() if graphs else 0
-    memory = Memory(case_obj.framework, record["device"])
+    graphs_before = fw.graph_count()
+    memory = Memory(fw, record["device"])
 
     # First call: trace + compile + run, timed on its own. Its memory includes compilation (JAX's and
     # Inductor's run in this process), which can dwarf what the transform itself holds: it is recorded
@@ -189,11 +166,8 @@ def run_case(case: dict, options: dict) -> dict:
     record["first_call_peak_mem_bytes"] = memory.stop()
 
     # Validity against the reference, before any timing counts.
-    reference = spec.reference_for(case_obj.transform)
-    as64 = [spec_module.cast(part, "float64") for part in (y, args, *extra)]
-    expected, actual = checks.projected(
-        reference, spec.base_transform(case_obj.transform), as64[0], as64[1], as64[2] if extra else None, fw.to_numpy(out)
-    )
+    y64, args64, extra64 = cast((y, args, extra), "float64")
+    expected, actual = transforms.projected(spec, case_obj.transform, y64, args64, extra64, fw.to_numpy(out))
     err = checks.error({"p": expected}, {"p": actual})
     tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
     record.update(check_error=err, check_tolerance=tolerance)
@@ -234,7 +208,7 @@ def run_case(case: dict, options: dict) -> dict:
 
     q1, _, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else (times[0], None, times[0])
     record.update(median_s=statistics.median(times), mean_s=total / len(times), min_s=min(times), iqr_s=q3 - q1, runs=len(times))
-    if case_obj.framework == "jax" and case_obj.mode == "jit":
+    if mode is not None and mode.compiled and hasattr(fn, "lower"):  # jax.jit: XLA's estimates and its trace count
         record["compilations"] = traces[0]
         cost = _cost_analysis(fn, inputs)
         record.update(cost)
@@ -242,8 +216,8 @@ def run_case(case: dict, options: dict) -> dict:
             record["gflops_per_s"] = cost["flops"] / record["median_s"] / 1e9
         if cost.get("bytes_accessed"):
             record["gbytes_per_s"] = cost["bytes_accessed"] / record["median_s"] / 1e9
-    elif graphs and case_obj.mode == "compile":
-        record["compilations"] = graphs() - graphs_before
+    elif graphs_before is not None and mode is not None and mode.compiled:
+        record["compilations"] = fw.graph_count() - graphs_before
     return record
 
 
@@ -253,17 +227,38 @@ BARE_CHUNKS = 5
 VALIDITY = {"float64": 1e-8, "float32": 1e-3}
 
 
+def _describe(fw, framework: str) -> dict:
+    """The worker's package versions, its devices, and where a case with device "auto" runs."""
+    from sciad.bench.results import PACKAGES, package_version
+
+    if framework == "jax":
+        import jax
+
+        devices = [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
+    elif framework == "torch":
+        import torch
+
+        devices = ["cpu"] + [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+    else:
+        devices = ["cpu"]
+    return {
+        "versions": {p: v for p in PACKAGES if (v := package_version(p))},
+        "devices": devices,
+        "default_device": fw.device_name(fw.convert(np.zeros(1), device="auto")),
+    }
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     framework, threads = argv[0], int(argv[1])
+    # Ctrl-C reaches the whole process group: the parent stops the run and ends its workers itself, so that
+    # an interrupted case is not recorded as a worker that died.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _pin_threads(threads)
     from sciad import frameworks
 
     fw = frameworks.load(framework, baselines=True)
-    if framework == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
+    fw.set_threads(threads)
     out = sys.stdout
     sys.stdout = sys.stderr  # library chatter must not reach the protocol stream
     out.write(
@@ -275,6 +270,7 @@ def main(argv=None) -> int:
                 "threads": threads,
                 "affinity": sorted(os.sched_getaffinity(0)),
                 "adapter": fw.name,
+                **_describe(fw, framework),
             }
         )
         + "\n"

@@ -7,9 +7,10 @@ compilation and the primitive transforms — so that `sciad.transforms` is writt
 from __future__ import annotations
 
 import importlib
+import os
 
 from ..errors import choose
-from ..spec import BASELINE_LIBRARIES, FRAMEWORKS
+from ..names import BASELINE_LIBRARIES, FRAMEWORKS
 
 _loaded: dict = {}
 
@@ -24,3 +25,13 @@ def load(name: str, *, baselines: bool = False):
     if name not in _loaded:
         _loaded[name] = importlib.import_module(f"{__name__}.{name}_backend").Adapter()
     return _loaded[name]
+
+
+def use_local_inductor_cache() -> str:
+    """Point torch.compile's cache at `.cache/inductor` under the working directory, unless the user chose one.
+
+    The default cache under /tmp is shared with every other process on the machine, so one project's
+    compilations would evict or race another's. The torch adapter calls this when it loads; the
+    benchmark's parent passes the result on to its workers.
+    """
+    return os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.abspath(os.path.join(".cache", "inductor")))

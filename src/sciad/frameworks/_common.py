@@ -1,23 +1,11 @@
-"""Tree helpers shared by the adapters: structures are nested dicts, tuples and lists."""
+"""Helpers shared by the adapters."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from ..errors import SciadError, choose
-from ..spec import DTYPES
-
-DEVICES = ("cpu", "cuda", "auto")
-
-
-def tree_map(fn: Callable, tree):
-    if isinstance(tree, Mapping):
-        return {key: tree_map(fn, value) for key, value in tree.items()}
-    if isinstance(tree, (tuple, list)):
-        return type(tree)(tree_map(fn, value) for value in tree)
-    return fn(tree)
+from ..names import DEVICES, DTYPES
 
 
 def check_options(dtype, device) -> None:

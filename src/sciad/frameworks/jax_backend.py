@@ -13,9 +13,14 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..errors import SciadError  # noqa: E402
-from ._common import check_options, numpy_leaf, tree_map  # noqa: E402
+from ..names import Mode  # noqa: E402
+from ..names import mode as mode_record  # noqa: E402
+from ..trees import tree_map  # noqa: E402
+from ._common import check_options, numpy_leaf  # noqa: E402
 
 _SCALARS = (bool, int, float)
+# A CUDA device's platform: "gpu" in the jaxlib releases sciad supports, "cuda" in some; accept both.
+GPU_PLATFORMS = ("gpu", "cuda")
 
 
 def _has_scalar(leaves) -> bool:
@@ -77,7 +82,7 @@ class Adapter:
     def device(self, device: str | None):
         if device in (None, "cpu"):
             return jax.devices("cpu")[0]
-        gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        gpus = [d for d in jax.devices() if d.platform in GPU_PLATFORMS]
         if device == "auto":
             return gpus[0] if gpus else jax.devices("cpu")[0]
         if not gpus:
@@ -85,7 +90,7 @@ class Adapter:
         return gpus[0]
 
     def has_cuda(self) -> bool:
-        return any(d.platform == "gpu" for d in jax.devices())
+        return any(d.platform in GPU_PLATFORMS for d in jax.devices())
 
     def convert(self, tree, dtype: str | None = None, device: str | None = None):
         check_options(dtype, device)
@@ -110,14 +115,38 @@ class Adapter:
     def sync(self, tree):
         return jax.block_until_ready(tree)
 
+    def devices(self) -> list[str]:
+        """The devices this framework sees, as `platform:id kind`."""
+        return [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
+
+    def set_threads(self, threads: int) -> None:
+        pass  # XLA's CPU thread pool follows the process's CPU affinity, which the worker sets
+
+    def graph_count(self) -> None:
+        return None  # the benchmark counts JAX's traces with the function it jits
+
+    def _gpu_stats(self) -> dict:
+        gpus = [d for d in jax.devices() if d.platform in GPU_PLATFORMS]
+        return (gpus[0].memory_stats() or {}) if gpus else {}
+
+    def reset_peak_memory(self) -> int:
+        """Start a device-memory peak measurement; returns the bytes in use now."""
+        return self._gpu_stats().get("bytes_in_use", 0)
+
+    def peak_memory(self, base: int) -> int | None:
+        # JAX's peak is over the process's lifetime: a lower bound after a larger earlier case.
+        stats = self._gpu_stats()
+        return int(stats.get("peak_bytes_in_use", 0) - base) if stats else None
+
     def device_name(self, tree) -> str:
         leaves = [leaf for leaf in jax.tree_util.tree_leaves(tree) if isinstance(leaf, jax.Array)]
-        return "cuda" if leaves and leaves[0].devices().pop().platform == "gpu" else "cpu"
+        return "cuda" if leaves and leaves[0].devices().pop().platform in GPU_PLATFORMS else "cpu"
 
     # -- modes ------------------------------------------------------------------------------------
 
-    def compile(self, fn, mode: str):
-        return static_scalar_jit(fn) if mode == "jit" else fn
+    def compile(self, fn, mode: str | Mode):
+        mode = mode_record(self.name, mode) if isinstance(mode, str) else mode
+        return static_scalar_jit(fn) if mode.compiled else fn
 
     # -- primitive transforms, with one calling convention for both frameworks -------------------
 
@@ -135,9 +164,10 @@ class Adapter:
         return jax.jvp(fn, (primal,), (tangent,))
 
     @staticmethod
-    def vjp(fn, primal, cotangent):
+    def vjp(fn, primal):
+        """`(fn(primal), pullback)`, the pullback mapping an output cotangent to the input's."""
         out, pullback = jax.vjp(fn, primal)
-        return out, pullback(cotangent)[0]
+        return out, lambda cotangent: pullback(cotangent)[0]
 
     @staticmethod
     def vmap(fn, in_dims):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SciadError
-from ..spec import BASELINE_DTYPE
-from ._common import check_options, tree_map
+from ..names import BASELINE_DTYPE
+from ..trees import tree_map
+from ._common import check_options
 
 
 class Adapter:
@@ -33,6 +34,15 @@ class Adapter:
 
     def sync(self, tree):
         return tree
+
+    def devices(self) -> list[str]:
+        return ["cpu"]
+
+    def set_threads(self, threads: int) -> None:
+        pass  # BLAS threads follow OMP_NUM_THREADS, which the worker sets before NumPy loads
+
+    def graph_count(self) -> None:
+        return None
 
     def device_name(self, tree) -> str:
         return "cpu"

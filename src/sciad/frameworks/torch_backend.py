@@ -7,7 +7,13 @@ import torch
 import torch.func
 
 from ..errors import SciadError
-from ._common import check_options, numpy_leaf, tree_map
+from ..names import Mode
+from ..names import mode as mode_record
+from ..trees import tree_map
+from . import use_local_inductor_cache
+from ._common import check_options, numpy_leaf
+
+use_local_inductor_cache()
 
 torch.set_float32_matmul_precision("highest")
 torch.backends.cuda.matmul.allow_tf32 = False
@@ -64,6 +70,28 @@ class Adapter:
             torch.cuda.synchronize()
         return tree
 
+    def devices(self) -> list[str]:
+        """The devices this framework sees: the CPU and each CUDA device by name."""
+        return ["cpu"] + [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+
+    def set_threads(self, threads: int) -> None:
+        torch.set_num_threads(threads)
+
+    def graph_count(self) -> int:
+        """How many graphs torch.compile has made in this process."""
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"].get("unique_graphs", 0))
+
+    def reset_peak_memory(self) -> int:
+        """Start a device-memory peak measurement; returns the bytes allocated now."""
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        return torch.cuda.memory_allocated()
+
+    def peak_memory(self, base: int) -> int | None:
+        return int(torch.cuda.max_memory_allocated() - base)
+
     def device_name(self, tree) -> str:
         found = []
         tree_map(lambda v: found.append(v.device.type) if isinstance(v, torch.Tensor) else None, tree)
@@ -71,11 +99,12 @@ class Adapter:
 
     # -- modes ------------------------------------------------------------------------------------
 
-    def compile(self, fn, mode: str):
+    def compile(self, fn, mode: str | Mode):
+        mode = mode_record(self.name, mode) if isinstance(mode, str) else mode
         # torch.compile outside the torch.func transform: dynamo traces through functorch transforms.
         # dynamic=False: a recompile for a new shape (the shared builder code again) would otherwise turn
         # on automatic dynamic shapes and time a symbolic-shape graph.
-        return torch.compile(fn, dynamic=False) if mode == "compile" else fn
+        return torch.compile(fn, dynamic=False) if mode.compiled else fn
 
     # -- primitive transforms, with one calling convention for both frameworks -------------------
 
@@ -100,9 +129,10 @@ class Adapter:
         return torch.func.jvp(fn, (primal,), (tangent,))
 
     @staticmethod
-    def vjp(fn, primal, cotangent):
+    def vjp(fn, primal):
+        """`(fn(primal), pullback)`, the pullback mapping an output cotangent to the input's."""
         out, pullback = torch.func.vjp(fn, primal)
-        return out, pullback(cotangent)[0]
+        return out, lambda cotangent: pullback(cotangent)[0]
 
     @staticmethod
     def vmap(fn, in_dims):
