@@ -72,11 +72,8 @@ from sciad.spec import KnownFailure, Layout, Problem, Reference, Tolerance, Vari
 
 WIDTH = 32
 
-# Kutta's 3/8 rule as a Butcher tableau: nodes c₂…c₄, the rows of the strictly lower A, weights b.
-# Both implementations build their step from these; the reference writes the rule out by hand.
-NODES = (1 / 3, 2 / 3, 1.0)
-STAGE_WEIGHTS = ((1 / 3,), (-1 / 3, 1.0), (1.0, -1.0, 1.0))
-WEIGHTS = (1 / 8, 3 / 8, 3 / 8, 1 / 8)
+# Both implementations step by Kutta's 3/8 rule as problems._stepping.THREE_EIGHTHS holds it (JAX as a
+# diffrax solver, torch by the shared stepper); the reference writes the rule out by hand.
 
 
 def build(rng: np.random.Generator, batch: int, steps: int, t1: float = 1.0):

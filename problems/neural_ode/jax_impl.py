@@ -9,18 +9,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import NODES, STAGE_WEIGHTS, WEIGHTS, WIDTH
+from problems._stepping import THREE_EIGHTHS
+
+from . import WIDTH
 
 
 class ThreeEighths(diffrax.AbstractERK):
     """Kutta's 3/8 rule, fourth order, four stages; no embedded method, so constant steps only."""
 
     tableau: ClassVar[diffrax.ButcherTableau] = diffrax.ButcherTableau(
-        c=np.array(NODES),
-        a_lower=tuple(np.array(row) for row in STAGE_WEIGHTS),
-        b_sol=np.array(WEIGHTS),
+        c=np.array(THREE_EIGHTHS.c),
+        a_lower=tuple(np.array(row) for row in THREE_EIGHTHS.a_lower),
+        b_sol=np.array(THREE_EIGHTHS.b_sol),
         # No error estimate: ConstantStepSize never reads it.
-        b_error=np.zeros(len(WEIGHTS)),
+        b_error=np.zeros(len(THREE_EIGHTHS.b_sol)),
     )
     interpolation_cls: ClassVar[Callable[..., diffrax.ThirdOrderHermitePolynomialInterpolation]] = (
         diffrax.ThirdOrderHermitePolynomialInterpolation.from_k

@@ -1,10 +1,13 @@
-"""A neural ODE in PyTorch: an nn.Sequential field, the constant-step 3/8 rule in a loop, and torchdiffeq."""
+"""A neural ODE in PyTorch: an nn.Sequential field, the constant-step 3/8 rule by the shared stepper, and torchdiffeq."""
 
 import torch
 import torch.func
 from torch import nn
 
-from . import NODES, STAGE_WEIGHTS, WEIGHTS, WIDTH
+from problems._stepping import THREE_EIGHTHS
+from problems._stepping import torch_rk as rk
+
+from . import WIDTH
 
 # The network's structure only: skip_init draws no random weights (it allocates them uninitialised),
 # and functional_call replaces every parameter from y.
@@ -22,30 +25,15 @@ def vector_field(t, z, model):
     return model(z)
 
 
-def three_eighths_step(t, z, dt, model, tableau):
-    # As diffrax's explicit Runge–Kutta: stage increments k_i = dt·f(t + c_i dt, z + Σ_j a_ij k_j),
-    # then z + Σ_i b_i k_i. Each weighted sum is one product of a tableau row with the stacked increments,
-    # as diffrax forms it: fewer operations per step for Python to dispatch than a sum of products.
-    stage_weights, weights = tableau
-    ks = [dt * vector_field(t, z, model)]
-    for c, a in zip(NODES, stage_weights):
-        ks.append(dt * vector_field(t + c * dt, z + torch.stack(ks, -1) @ a, model))
-    return z + torch.stack(ks, -1) @ weights
+def increment(t, z, args):
+    model, dt = args
+    return dt * vector_field(t, z, model)
 
 
 def flow(y, args):
     z0, t1, steps = args["z0"], args["t1"], args["steps"]
     dt = t1 / steps
-    tableau = (
-        [torch.tensor(row, dtype=z0.dtype, device=z0.device) for row in STAGE_WEIGHTS],
-        torch.tensor(WEIGHTS, dtype=z0.dtype, device=z0.device),
-    )
-    model = network(y)
-    z = z0
-    for step in range(steps):
-        # Times as diffrax's ConstantStepSize makes them: a fraction of t1, not a running sum.
-        z = three_eighths_step(t1 * (step / steps), z, dt, model, tableau)
-    return z
+    return rk.integrate(increment, z0, dt, steps, (network(y), dt), rk.scheme(THREE_EIGHTHS, z0))
 
 
 def loss(z, args):
