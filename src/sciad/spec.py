@@ -428,7 +428,9 @@ class Problem:
             choose("size parameter", key, tuple(parameters), f"for problem {self.name!r}")
             positive_int = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
             if isinstance(parameters[key], int) and not positive_int:
-                raise SciadError(f"size parameter {key}={value!r} of problem {self.name!r} is not accepted; a positive integer is")
+                raise SciadError(
+                    f"size parameter {key}={value!r} of problem {self.name!r} is not accepted; a positive integer is"
+                )
             parameters[key] = value
         y, args = self.build(np.random.default_rng(seed), **parameters)
         return cast(y, dtype), cast(args, dtype)

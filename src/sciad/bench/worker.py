@@ -231,19 +231,9 @@ def _describe(fw, framework: str) -> dict:
     """The worker's package versions, its devices, and where a case with device "auto" runs."""
     from sciad.bench.results import PACKAGES, package_version
 
-    if framework == "jax":
-        import jax
-
-        devices = [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
-    elif framework == "torch":
-        import torch
-
-        devices = ["cpu"] + [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
-    else:
-        devices = ["cpu"]
     return {
         "versions": {p: v for p in PACKAGES if (v := package_version(p))},
-        "devices": devices,
+        "devices": fw.devices(),
         "default_device": fw.device_name(fw.convert(np.zeros(1), device="auto")),
     }
 
