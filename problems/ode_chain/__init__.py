@@ -10,7 +10,7 @@ scheme at h = 2/s (the field does not depend on t):
     k₁ = f(y),  k₂ = f(y + h k₁/2),  k₃ = f(y + h k₂/2),  k₄ = f(y + h k₃),
     y ← y + h (k₁ + 2k₂ + 2k₃ + k₄)/6,
 
-exactly GradBench's C++ `ode::primal`. (GradBench's README writes y_i′ = Σ_{j=1}^{i} x_j y_{i−1}; its
+GradBench's C++ `ode::primal`. (GradBench's README writes y_i′ = Σ_{j=1}^{i} x_j y_{i−1}; its
 code, cmpad's, and this problem use x_i y_{i−1}.)
 
     solve(x, args)     → y(2), shape (n,)
@@ -28,8 +28,9 @@ i ≥ 4s — so n ≤ 4s is needed for a non-trivial objective. The solve's Jaco
 Layout: y = x (n,); args = {steps: s (Python int)}. Inputs: x ~ U(0, high)ⁿ; high = 1 as GradBench,
 except at size small (high = 4, below).
 
-Numerical choices: the reference is a NumPy RK4 of the same discrete map, complex-safe, so its
-derivatives are exact by complex step. GradBench's own sizes (n up to 10⁵ at s = 100) have n > 4s,
+Numerical choices: both implementations step by the shared RK4 tableau (problems/_stepping, stage
+increments h·f), the reference writes GradBench's form above by hand: the same discrete map up to
+roundoff, complex-safe, so its derivatives are exact by complex step. GradBench's own sizes (n up to 10⁵ at s = 100) have n > 4s,
 where the objective and its gradient are identically zero though the work is the same; the bench
 size follows GradBench. The small size (n = 8, s = 4) keeps every component non-zero and four of
 them beyond RK4's exactness, so that a wrong weight in the scheme shows in the parity cells; it

@@ -1,29 +1,26 @@
-"""GradBench's ode chain in PyTorch: classical RK4 steps in a Python loop."""
+"""GradBench's ode chain in PyTorch: classical RK4 steps by the shared stepper, in a Python loop."""
 
 import torch
 
-T_FINAL = 2.0
+from problems._stepping import RK4
+from problems._stepping import torch_rk as rk
+
+from . import T_FINAL
 
 
 def vector_field(x, y):
     return torch.cat([x[:1], x[1:] * y[:-1]])
 
 
-def rk4_step(x, y, h):
-    k1 = vector_field(x, y)
-    k2 = vector_field(x, y + h * k1 / 2)
-    k3 = vector_field(x, y + h * k2 / 2)
-    k4 = vector_field(x, y + h * k3)
-    return y + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6
+def increment(t, y, args):
+    x, h = args
+    return h * vector_field(x, y)
 
 
 def solve(y, args):
     x, steps = y, args["steps"]
     h = T_FINAL / steps
-    state = torch.zeros_like(x)
-    for _ in range(steps):
-        state = rk4_step(x, state, h)
-    return state
+    return rk.integrate(increment, torch.zeros_like(x), h, steps, (x, h), rk.scheme(RK4, x))
 
 
 def objective(y, args):
