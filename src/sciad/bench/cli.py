@@ -94,6 +94,7 @@ def cmd_bench(options) -> int:
     suite = SUITES.get(suite_name, {})
     pick = {name: tuple(given.get(name) or suite.get(name) or ()) or None for name in FILTERS}
     specs = registry.select(pick["problem"])
+    _check_modes(specs, pick["framework"], pick["mode"])
     cases = cases_module.generate(
         specs,
         transforms=pick["transform"],
@@ -104,7 +105,6 @@ def cmd_bench(options) -> int:
         devices=pick["device"] or ("auto",),
         sweep=options.sweep,
     )
-    _check_modes(specs, pick["framework"], pick["mode"])
     if not cases:
         raise SciadError("these options select no benchmark case; `sciad list` shows each problem's transforms and sizes")
     for name, low in (("--min-runs", options.min_runs), ("--max-runs", options.max_runs), ("--threads", options.threads)):
@@ -186,8 +186,9 @@ def _check_modes(specs, frameworks, modes) -> None:
         fw: list(MODES.get(fw, ())) + sorted({b.mode for spec in specs for b in spec.baselines if b.library == fw})
         for fw in frameworks
     }
+    known = {m for fw_modes in MODES.values() for m in fw_modes} | {b.mode for spec in specs for b in spec.baselines}
     for mode in modes or ():
-        if not any(mode in fw_modes for fw_modes in held.values()):
+        if mode in known and not any(mode in fw_modes for fw_modes in held.values()):  # an unknown one: `generate`
             if len(held) == 1:
                 ((fw, fw_modes),) = held.items()
                 raise SciadError(

@@ -185,19 +185,19 @@ def settings_of(records) -> list[dict]:
         if record.get("kind") == "environment":
             env = record
             continue
-        if record.get("settings"):
+        if isinstance(record.get("settings"), dict):
             settings = dict(record["settings"])
         else:
             options = env.get("options") or {}
             settings = {"threads": env.get("threads"), **{name: options.get(name) for name in SETTINGS[1:]}}
-        settings["versions"] = record.get("versions") or env.get("versions") or {}
+        versions = record.get("versions") or env.get("versions")
+        settings["versions"] = versions if isinstance(versions, dict) else {}
         found.append(settings)
     return found
 
 
-def describe_settings(settings: dict) -> str:
-    """`--threads 1 --min-runs 5 ...`, the options that set them."""
-    return " ".join(f"{OPTION_NAMES[name]} {settings[name]:g}" for name in SETTINGS if settings.get(name) is not None)
+def _show(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
 
 
 def check_resume(records, path, settings: dict, env: dict) -> None:
@@ -207,12 +207,12 @@ def check_resume(records, path, settings: dict, env: dict) -> None:
     differences = []
     recorded = settings_of(records)
     for name in SETTINGS:
-        values = sorted({s[name] for s in recorded if s.get(name) is not None} - {settings[name]})
+        values = sorted({_show(s[name]) for s in recorded if s.get(name) is not None and s[name] != settings[name]})
         if values:
-            differences.append(f"{OPTION_NAMES[name]} {', '.join(f'{v:g}' for v in values)} (this run: {settings[name]:g})")
+            differences.append(f"{OPTION_NAMES[name]} {', '.join(values)} (this run: {_show(settings[name])})")
     current = env["versions"]
     for package in current:
-        values = sorted({s["versions"][package] for s in recorded if s["versions"].get(package)} - {current[package]})
+        values = sorted({str(s["versions"][package]) for s in recorded if s["versions"].get(package)} - {current[package]})
         if values:
             differences.append(f"{package} {', '.join(values)} (this run: {current[package]})")
     for field, label in (("cpu", "CPU"), ("gpus", "GPUs")):

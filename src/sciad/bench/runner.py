@@ -144,7 +144,9 @@ def run(
         try:
             _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console)
         except KeyboardInterrupt:
-            console.print(f"interrupted: the {len(finished)} cases this run finished are in {out}; --resume runs the rest", soft_wrap=True)
+            console.print(
+                f"interrupted: the {len(finished)} cases this run finished are in {out}; --resume runs the rest", soft_wrap=True
+            )
             raise
     return finished
 
