@@ -25,9 +25,9 @@ forward-mode nesting or linalg.solve's error check, and recompiling this graph c
 per RK4 step on a 2-core CPU.)
 
 Scheme: classical RK4 with step dt on the state y = (θ1, θ2, ω1, ω2), ẏ = (ω, q̈(y)), `steps` steps,
-written by its tableau (stage i evaluates the field at y + a_i k_{i−1}, a = (0, ½, ½, 1) dt, and adds
-b_i k_i, b = (1, 2, 2, 1) dt/6). JAX: `lax.scan` over steps and over the four stages (one copy of the
-third-order field in the compiled program, half the compile time of four); torch: Python loops.
+by the shared stepper of problems/_stepping driven by its RK4 tableau. JAX: `lax.scan` over steps and
+over the four stages (one copy of the third-order field in the compiled program, half the compile time
+of four); torch: Python loops.
 
 Functions: `lagrangian(q, q_dot, args)`; `accelerations(y, args)` → q̈ (2,); `simulate(y, args)` → the
 final state (4,) (the vector map, the flow map over t = steps·dt); `objective(y, args)` = a swing-up

@@ -1,7 +1,10 @@
-"""The double pendulum in PyTorch: accelerations by torch.func of the Lagrangian, RK4 by a Python loop."""
+"""The double pendulum in PyTorch: accelerations by torch.func of the Lagrangian, RK4 by the shared stepper in a Python loop."""
 
 import torch
 import torch.func
+
+from problems._stepping import RK4
+from problems._stepping import torch_rk as rk
 
 
 def lagrangian(q, q_dot, args):
@@ -40,27 +43,13 @@ def vector_field(y, args):
     return torch.concatenate([y[2:], accelerations(y, args)])
 
 
+def increment(t, y, args):
+    return args["dt"] * vector_field(y, args)
+
+
 def simulate(y, args):
-    dt = args["dt"]
-    # Classical RK4 by its tableau: stage i evaluates the field at y + a_i k_{i−1} and adds b_i k_i.
-    a = torch.tensor([0.0, 0.5, 0.5, 1.0], dtype=y.dtype, device=y.device) * dt
-    b = torch.tensor([1.0, 2.0, 2.0, 1.0], dtype=y.dtype, device=y.device) * (dt / 6)
-
-    def step(y):
-        def stage(carry, coefficients):
-            k, increment = carry
-            k = vector_field(y + coefficients[0] * k, args)
-            return k, increment + coefficients[1] * k
-
-        carry = (torch.zeros_like(y), torch.zeros_like(y))
-        for coefficients in torch.stack([a, b], dim=1):
-            carry = stage(carry, coefficients)
-        _, increment = carry
-        return y + increment
-
-    for _ in range(args["steps"]):
-        y = step(y)
-    return y
+    scheme = rk.scheme(RK4, y)
+    return rk.integrate(increment, y, args["dt"], args["steps"], args, scheme)
 
 
 def objective(y, args):
