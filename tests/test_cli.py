@@ -31,7 +31,7 @@ def test_check_passes_a_problem_and_closes_with_counts():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["check", "--problem", "nope"], "unknown problem 'nope'; problems are: rosenbrock"),
+        (["check", "--problem", "nope"], "unknown problem 'nope'; problems are: bundle_adjustment, burgers_spectral"),
         (["check", "--framework", "mxnet"], "unknown framework 'mxnet'; frameworks are: jax, torch"),
         (["check", "--dtype", "int8"], "unknown dtype 'int8'; dtypes are: float64, float32"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

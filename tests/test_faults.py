@@ -22,6 +22,7 @@ import pytest
 
 from sciad import cli
 from sciad.bench import results, runner
+from sciad.names import MODES
 
 BASE = ["--problem", "rosenbrock", "--size", "small", "--dtype", "float64", "--framework", "jax", "--mode", "eager"]
 FAST = ["--min-runs", "1", "--min-time", "0"]
@@ -446,11 +447,11 @@ def test_an_option_out_of_range_is_refused_in_one_sentence(options, message, tmp
     [
         (
             ["bench", "--problem", "rosenbrock", "--framework", "torch", "--mode", "jit"],
-            "mode 'jit' is not a mode of framework torch, whose modes are: eager, compile",
+            f"mode 'jit' is not a mode of framework torch, whose modes are: {', '.join(MODES['torch'])}",
         ),
         (
             ["bench", "--problem", "robertson", "--framework", "torch", "--framework", "scipy", "--mode", "jit"],
-            "mode 'jit' is not a mode of any selected framework (torch: eager, compile; scipy: lsoda, radau)",
+            f"mode 'jit' is not a mode of any selected framework (torch: {', '.join(MODES['torch'])}; scipy: lsoda, radau)",
         ),
     ],
 )
@@ -503,7 +504,8 @@ def test_report_on_a_file_where_every_case_failed_lists_the_failures(tmp_path, c
     text = (tmp_path / "report" / "report.md").read_text()
     assert "No case produced a timing, so there is nothing to plot" in text
     assert "`rosenbrock-grad-jax-jit-small-float64`: **timeout** — boom" in text
-    assert "1 failed records were superseded by a later measurement" in text  # the first value record
+    assert "1 records were superseded by a later record of the same case" in text  # the first value record
+    assert "`rosenbrock-value-jax-jit-small-float64` (error)" in text
     assert "| rosenbrock | value | small | float64 | *timeout* |" in text
 
 

@@ -579,10 +579,9 @@ def _environment(runs) -> str:
         name = f"{'[' + str(i + 1) + '] ' if len(runs) > 1 else ''}{run.path.name}"
         if run.superseded:
             body += (
-                f"\n\n{name}: {len(run.superseded)} failed records were superseded by a later measurement of the same "
-                "case (`sciad bench --resume --retry-failed`); they stay in the file: "
-                + ", ".join(f"`{_case_id(r)}` ({r['status']})" for r in run.superseded)
-                + "."
+                f"\n\n{name}: {len(run.superseded)} records were superseded by a later record of the same case (a "
+                "failure measured again by `sciad bench --resume --retry-failed`), and the tables show the later one; "
+                "they stay in the file: " + ", ".join(f"`{_case_id(r)}` ({r['status']})" for r in run.superseded) + "."
             )
         body += _settings_differences(run, name)
     return "## Environment\n\n" + body
