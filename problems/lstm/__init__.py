@@ -45,8 +45,7 @@ def build(rng: np.random.Generator, l: int, b: int, c: int):  # noqa: E741 (Grad
     main = rng.uniform(size=(2 * l, 4 * b))
     extra = rng.uniform(size=(3, b))
     sequence = rng.integers(0, 2, size=(c, b)).astype(np.float64)
-    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
-    # compares dict key order as part of the input structure.
+    # Keys in sorted order, the order in which sciad.checks.ravel lays out y's coordinates.
     return {"extra": extra, "main": main}, {"state": state, "sequence": sequence}
 
 

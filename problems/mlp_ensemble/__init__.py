@@ -75,7 +75,7 @@ def build(rng: np.random.Generator, K: int, N: int, W: int, steps: int):
         theta[f"b{k}"] = rng.uniform(-0.5, 0.5, (K, fan_out))
     x = rng.uniform(-2.0, 2.0, (N, K, 1))
     targets = np.sin(2.0 * x[..., 0]) + 0.1 * rng.standard_normal((N, K))
-    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler.
+    # Keys in sorted order, the order in which sciad.checks.ravel lays out y's coordinates.
     y = {key: theta[key] for key in sorted(theta)}
     return y, {"x": x, "targets": targets, "learning_rate": 1e-2, "steps": steps}
 

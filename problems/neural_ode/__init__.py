@@ -86,8 +86,7 @@ def build(rng: np.random.Generator, batch: int, steps: int, t1: float = 1.0):
         theta[f"b{k}"] = rng.uniform(-0.5, 0.5, fan_out)
     z0 = rng.standard_normal((batch, 2))
     args = {"z0": z0, "targets": spiral(z0, t1), "steps": steps, "t1": float(t1)}
-    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
-    # compares dict key order as part of the input structure.
+    # Keys in sorted order, the order in which sciad.checks.ravel lays out y's coordinates.
     return {key: theta[key] for key in sorted(theta)}, args
 
 

@@ -68,8 +68,7 @@ def build(rng: np.random.Generator, P: int, Q: int):
         ],
         axis=1,
     )
-    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
-    # compares dict key order as part of the input structure.
+    # Keys in sorted order, the order in which sciad.checks.ravel lays out y's coordinates.
     return {key: theta[key] for key in sorted(theta)}, {"boundary": boundary, "interior": interior}
 
 
