@@ -50,6 +50,8 @@ are complex steps of this gradient, exact to roundoff.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import multigammaln
 
@@ -62,9 +64,23 @@ def build(rng: np.random.Generator, K: int, D: int, N: int, m: int = 0, gamma: f
     mu = rng.uniform(size=(K, D))
     q = rng.normal(size=(K, D))
     lvec = rng.normal(size=(K, D * (D - 1) // 2))
-    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
-    # compares dict key order as part of the input structure.
+    # Keys in sorted order, the order in which sciad.checks.ravel lays out y's coordinates.
     return {"alpha": alpha, "l": lvec, "mu": mu, "q": q}, {"x": x, "m": int(m), "gamma": float(gamma)}
+
+
+# Framework-free helpers of both implementations (the reference builds Q by `lower_positions` and takes
+# SciPy's multigammaln instead).
+
+
+def fill_index(d):
+    """The (d, d) gather map from [0, l_k] to Q_k's strictly-lower part: entry (r, c), r > c, is l's position
+    + 1 in the column-by-column fill, and 0 (a padding zero) elsewhere."""
+    return [[c * d - c * (c + 1) // 2 + (r - c) if r > c else 0 for c in range(d)] for r in range(d)]
+
+
+def log_multigamma(a, d):
+    """log Γ_d(a) in plain math, for the prior's constant term (Python scalars, static under jit)."""
+    return 0.25 * d * (d - 1) * math.log(math.pi) + sum(math.lgamma(a - 0.5 * j) for j in range(d))
 
 
 def lower_positions(D: int):

@@ -4,14 +4,7 @@ import math
 
 import torch
 
-
-def fill_index(d):
-    # Position + 1 of entry (r, c) in l for r > c, filled column by column; 0 selects a padding zero.
-    return [[c * d - c * (c + 1) // 2 + (r - c) if r > c else 0 for c in range(d)] for r in range(d)]
-
-
-def log_multigamma(a, d):
-    return 0.25 * d * (d - 1) * math.log(math.pi) + sum(math.lgamma(a - 0.5 * j) for j in range(d))
+from . import fill_index, log_multigamma
 
 
 def objective(y, args):
