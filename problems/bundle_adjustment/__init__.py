@@ -109,8 +109,7 @@ def build(rng: np.random.Generator, n: int, m: int, p: int, replicated: bool = F
     weights = rng.uniform(0.5, 1.5, p)
     obs = np.stack([rng.permutation(np.arange(p) % n), rng.permutation(np.arange(p) % m)], axis=1).astype(np.int64)
     features = projections(cams[obs[:, 0]], points[obs[:, 1]]) + rng.normal(0.0, 2.0, (p, 2))
-    # Keys in sorted order, the order of tangents built by sciad.checks.unraveler: torch.func.jvp
-    # compares dict key order as part of the input structure.
+    # Keys in sorted order, the order in which sciad.checks.ravel lays out y's coordinates.
     return {"cams": cams, "points": points, "weights": weights}, {"features": features, "obs": obs}
 
 

@@ -3,9 +3,7 @@
 import jax
 import jax.numpy as jnp
 
-CAMERA_PARAMETERS = 11
-BLOCK = CAMERA_PARAMETERS + 3 + 1
-COLUMN_ORDER = ("cams", "points", "weights")
+from . import BLOCK, CAMERA_PARAMETERS, COLUMN_ORDER
 
 
 def rodrigues_rotate(rotation, point):
