@@ -49,6 +49,8 @@ import numpy as np
 
 from sciad.spec import Layout, Problem, Reference, Tolerance, Variant
 
+MODES = ("forward", "reverse")  # the AD modes of the outer descent and the inner force
+
 EXPECTED_W = 0.2071918746486116  # GradBench's published w* (evals/particle), for w₀ = 0 in every nesting
 
 CONSTANTS = {

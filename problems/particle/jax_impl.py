@@ -6,7 +6,7 @@ from jax import lax
 
 from sciad.errors import choose
 
-MODES = ("forward", "reverse")
+from . import MODES
 
 
 def _basis(x):

@@ -4,7 +4,7 @@ import torch
 
 from sciad.errors import choose
 
-MODES = ("forward", "reverse")
+from . import MODES
 
 
 def _basis(x):

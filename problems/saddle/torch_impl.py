@@ -3,7 +3,8 @@
 import torch
 
 # GradBench's solver and the nesting helpers are shared with particle (its solver.fut is shared too).
-from problems.particle.torch_impl import MODES, argmin, value_and_gradient  # noqa: F401
+from problems.particle import MODES
+from problems.particle.torch_impl import argmin, value_and_gradient  # noqa: F401
 from sciad.errors import choose
 
 
