@@ -57,10 +57,10 @@ derivatives in r are 0 where the limit has those of ½ r × (r × v). Kept as Gr
 
 Transforms: value, grad, jvp, vjp, jacfwd (size small only: it is dense) and jvp_csr. Second-order
 transforms and vmap are left out to keep this problem's share of the suite's time: each parity cell
-costs about a second of XLA compilation. Their cells passed when measured (hvp_fwd_rev and vmap within
-3e-14 of the reference in float64, hvp_rev_rev within tolerance); hvp_fwd_rev fails under torch.compile (torch 2.13, CPU inductor:
-AssertionError `index.is_vec` in the C++ codegen of the scatter-add that is the gathers' backward,
-as gmm records).
+costs an XLA compilation. Their cells passed when measured (hvp_fwd_rev and vmap within 3e-14 of the
+reference in float64, hvp_rev_rev within tolerance); hvp_fwd_rev fails under torch.compile (CPU inductor:
+AssertionError `index.is_vec` in the C++ codegen of the scatter-add that is the gathers' backward, as
+gmm records).
 
 Sizes: small n = 2, m = 5, p = 10 (every point seen twice); medium is ADBench's ba1 counts (n = 49,
 m = 7776, p = 31843) in GradBench's replicated form; bench is ba1's counts with varied data; the sweep

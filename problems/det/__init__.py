@@ -19,10 +19,9 @@ tracing, and expand all minors of one level at once: the k minors of every matri
 built on a new axis by one elementwise select (column c of minor j is column c of the lower rows if
 c < j, else column c + 1), and the recursion continues on that batch. That is the same products as
 cmpad's scalar recursion (nothing is shared between minors) in ℓ levels of a dozen array operations
-instead of e·ℓ! scalar ones, which no tracer would digest at ℓ = 8. Alternatives measured at ℓ = 8:
-k column slices and a concatenation per level run 6× slower under jax.jit (and 20 % faster in
-torch's eager mode); a gather with an index array cannot be compiled by torch 2.13's Inductor under
-forward-over-reverse (hvp_fwd_rev).
+instead of e·ℓ! scalar ones, which no tracer would digest at ℓ = 8. Alternatives: k column slices and
+a concatenation per level run slower under jax.jit (measured in benchmarks/README.md); a gather with an
+index array cannot be compiled by Inductor under forward-over-reverse (hvp_fwd_rev).
 The alternating sum is evaluated as the sum of the even terms minus the sum of the odd ones.
 
 The reference shares nothing with this: its value is numpy.linalg.det (LU), and its gradient the
@@ -69,12 +68,10 @@ SPEC = Problem(
     layout=Layout(y=("ell", "ell"), args={}),
     reference=Reference(value=value, grad=grad, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev", "vmap"),
-    # A dense Hessian at ℓ = 8 is 64 forward-over-reverse passes over the 40 320 products: 3.1 s in
-    # torch.func on one CPU core, where the gradient takes 0.07 s and an hvp 0.12 s.
+    # A dense Hessian at ℓ = 8 is 64 forward-over-reverse passes over the 40 320 products: small and medium only.
     transform_sizes={"hessian": ("small", "medium")},
-    # float32: rounding of the alternating sums of products; measured ≤ 2.7e-7 (JAX, torch, and against
-    # each other) over seeds 0–19 at size small, so 1.5e-6 leaves a factor 5. At ℓ = 8 the hvps, sums of
-    # 40 320 products weighted by v, reach 3e-6.
+    # float32 rounding of the alternating sums of products measured ≤ 2.7e-7 over seeds 0–19 at size small (JAX,
+    # torch and against each other), and up to 3e-6 for the hvps at ℓ = 8.
     tolerance=Tolerance(1e-10, 1.5e-6, "same maths in both; float32 rounding of the alternating sums of products"),
     sweep=("ell", (4, 5, 6, 7, 8)),
 )

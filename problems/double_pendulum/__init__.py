@@ -21,8 +21,8 @@ positive definite: its determinant is m2 l1² l2² (m1 + m2 sin²(θ1 − θ2)) 
 vector field therefore holds second derivatives of L, a gradient through the rollout is a third-order
 derivative, and jacfwd of `simulate` nests forward mode over them. (Reverse over reverse and Cramer's
 rule rather than forward over reverse and linalg.solve: torch.compile cannot cache a graph that holds a
-forward-mode nesting or linalg.solve's error check, and recompiling this graph costs about 30 s of CPU
-per RK4 step on a 2-core CPU.)
+forward-mode nesting or linalg.solve's error check, and recompiling this graph is costly for every RK4
+step.)
 
 Scheme: classical RK4 with step dt on the state y = (θ1, θ2, ω1, ω2), ẏ = (ω, q̈(y)), `steps` steps,
 by the shared stepper of problems/_stepping driven by its RK4 tableau. JAX: `lax.scan` over steps and
@@ -44,9 +44,9 @@ small size.
 
 Units: SI (kg, m, s, rad). Constants m1 = 1.0, m2 = 1.5, l1 = 1.0, l2 = 0.7, g = 9.81 — unequal, so a
 swapped mass or length shows in the closed-form comparison. dt = 0.01 s.
-Inputs: θ ~ U(−1, 1) rad, ω ~ U(−1, 1) rad/s. Sizes: small 2 steps (t = 0.02 s: two steps test the
-carry from step to step; each step of the third-order graph costs torch.compile about half a minute to
-trace), medium 100, bench 1000 (t = 10 s).
+Inputs: θ ~ U(−1, 1) rad, ω ~ U(−1, 1) rad/s. Sizes: small 1 step (t = 0.01 s: each step of the
+third-order graph is costly for torch.compile to trace; the property tests take more steps, which test
+the carry from step to step), medium 100, bench 1000 (t = 10 s).
 
 Reference: the textbook closed-form accelerations (derived from the same L by hand),
 
@@ -133,8 +133,8 @@ SPEC = Problem(
     name="double_pendulum",
     summary="Double pendulum, accelerations by autodiff of the Lagrangian (LNN style), RK4; swing-up shooting loss",
     build=build,
-    # small: one RK4 step (four nested field evaluations). Each evaluation is a third-order graph under
-    # torch.compile(grad), ~20 s of cold compile per step on a 2-core CPU; the property tests take more steps.
+    # small: one RK4 step (four nested field evaluations), each a third-order graph under torch.compile(grad)
+    # whose cold compile is costly; the property tests take more steps.
     sizes={"small": {"steps": 1}, "medium": {"steps": 100}, "bench": {"steps": 1000}},
     layout=Layout(
         y=(4,),

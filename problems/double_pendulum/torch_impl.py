@@ -31,7 +31,7 @@ def accelerations(y, args):
     # The q̇ rows of the Hessian of L, ∂²L/∂q̇∂q and ∂²L/∂q̇², with ∂L/∂q carried along. Reverse over
     # reverse, and Cramer's rule below rather than linalg.solve: torch.compile cannot cache a graph
     # holding a forward-mode nesting or linalg.solve's error check (its backward calls linalg.solve), and
-    # recompiling this third-order graph costs ~30 s of CPU per RK4 step. JAX does the same maths.
+    # recompiling this third-order graph is costly for every RK4 step. JAX does the same maths.
     (mixed, mass), force = torch.func.jacrev(momentum_and_force, argnums=(0, 1), has_aux=True)(q, q_dot)
     # Euler–Lagrange: (∂²L/∂q̇²) q̈ = ∂L/∂q − (∂²L/∂q̇∂q) q̇; the mass matrix is positive definite.
     rhs = force - mixed @ q_dot

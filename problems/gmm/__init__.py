@@ -31,13 +31,12 @@ and m = 2, γ = 0.7, so that no prior term vanishes.
 
 Numerical choices: the implementations expand z_ik = Q_k(x_i − μ_k) as Q_k x_i − Q_k μ_k, so that all
 K components take one (N, D)·(D, KD) matrix product instead of K small ones over an (N, K, D) array
-of centred points: 2.2–2.3× faster (JAX jit, one CPU) at GradBench's instances D = 20, K = 25 and
-D = 64, K = 100. In float64 it is as accurate as the centred form: against the closed-form gradient
-evaluated in long double, both err by 2.3e-12 elementwise (|a−b|/max(1, |b|)) and 4.9e-15 in norm at
-D = 64, K = 100; in float32 the Hessian-vector product loses a little more (see the tolerance).
-Both logsumexps are the stable built-ins (jax.nn.logsumexp, torch.logsumexp: max shift). The
-reference is a NumPy re-implementation with explicit Q_k matrices, log Γ_D from SciPy,
-and a closed-form gradient (responsibilities r_ik = softmax_k β_ik, z_ik = Q_k(x_i − μ_k)):
+of centred points (timings in benchmarks/README.md). In float64 it is as accurate as the centred form:
+against the closed-form gradient evaluated in long double, both err by 2.3e-12 elementwise
+(|a−b|/max(1, |b|)) and 4.9e-15 in norm at D = 64, K = 100; in float32 the Hessian-vector product
+loses a little more (see the tolerance). Both logsumexps are the stable built-ins (jax.nn.logsumexp,
+torch.logsumexp: max shift). The reference is a NumPy re-implementation with explicit Q_k matrices,
+log Γ_D from SciPy, and a closed-form gradient (responsibilities r_ik = softmax_k β_ik, z_ik = Q_k(x_i − μ_k)):
 
     ∂F/∂α_k  = Σ_i r_ik − N softmax(α)_k,
     ∂F/∂μ_k  = Q_kᵀ Σ_i r_ik z_ik,
@@ -166,10 +165,8 @@ SPEC = Problem(
     ),
     reference=Reference(value=value, grad=grad, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "hvp_fwd_rev", "vmap"),
-    # float32, at the parity size small over seeds 0–39: ≤ 5.2e-5 for hvp_fwd_rev (3.0e-5 before z was
-    # expanded as Q_k x_i − Q_k μ_k), ≤ 1.1e-5 for grad and vmap; the Hessian-vector product multiplies
-    # exp(q)² factors into the rounding of β = α + Σq − ½‖z‖². At medium (N = 1000) float32 gradients sum
-    # 1000 rounded terms and reach 1.9e-4 at some seeds, with either form of z; the suite checks small.
+    # float32 at size small, seeds 0–39, measured ≤ 5.2e-5 for hvp_fwd_rev (exp(q)² factors times the rounding of
+    # β = α + Σq − ½‖z‖²) and ≤ 1.1e-5 for grad and vmap, the size the suite checks (medium reaches 1.9e-4).
     tolerance=Tolerance(1e-10, 1e-4, "same discrete maths in both; float32 rounding of β through the softmax "
                         "weights, amplified by exp(q)² in the Hessian-vector product"),
     known_failures=(

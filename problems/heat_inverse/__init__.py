@@ -181,9 +181,9 @@ SPEC = Problem(
         ),
         KnownFailure(
             "torch", None,
-            "torch.compile unrolls the T-step Python loop into one graph: a cold compile of grad cost 123 s "
-            "CPU at T = 50 (N = 256) and failed with an inductor CppCompileError at T = 100, so the "
-            "benchmark's T ≥ 250 cannot compile within its timeout (torch 2.13, CPU).",
+            "torch.compile unrolls the T-step Python loop into one graph, whose cold compile grows with T (timings "
+            "in benchmarks/README.md) and failed with an inductor CppCompileError at T = 100 (torch 2.13, CPU), so "
+            "the benchmark's T ≥ 250 cannot compile within its timeout.",
             mode="compile", sizes=("bench",),
         ),
     ),

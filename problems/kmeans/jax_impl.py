@@ -4,9 +4,8 @@ import jax
 import jax.numpy as jnp
 
 # Below this many centroids each point's k distances are too short a row for XLA:CPU's min (and the
-# derivative rules of min) to vectorize, and reducing over the leading axis of a (k, n) array is faster:
-# at k=10, n=1000 the Newton direction takes 54 µs instead of 117 µs. With more centroids the (n, k)
-# row reduction wins: at k=1000, n=10000 the cost takes 11 ms instead of 23 ms (one CPU, one thread).
+# derivative rules of min) to vectorize, and reducing over the leading axis of a (k, n) array is faster;
+# with more centroids the (n, k) row reduction wins (timings in benchmarks/README.md).
 FEW_CENTROIDS = 32
 
 

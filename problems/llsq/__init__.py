@@ -59,9 +59,9 @@ SPEC = Problem(
     layout=Layout(y=("m",), args={"n": int}),
     reference=Reference(value=value, grad=grad, hessian=hessian, complex_step=True),
     transforms=("value", "grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev"),
-    # float32: the gradient and the hvps are sums over the n points of terms up to about m·|x| that cancel
-    # to much smaller results; measured ≤ 4.3e-6 (JAX, torch, and against each other) over seeds 0–19 at
-    # size small, so 2e-5 leaves a factor 4.6. The error grows with n·m: 1.1e-4 at medium (m = 32, n = 1024).
+    # float32: the gradient and the hvps are sums over the n points of terms up to about m·|x| that cancel to
+    # much smaller results, measured ≤ 4.3e-6 over seeds 0–19 at size small (JAX, torch and against each other)
+    # and growing with n·m (1.1e-4 at medium).
     tolerance=Tolerance(1e-10, 2e-5, "same maths in both; float32 rounding of cancelling sums over the n points"),
     sweep=("n", (16, 128, 1024, 8196, 16392)),  # GradBench's n at m = 128, including its 8196 and 16392
 )

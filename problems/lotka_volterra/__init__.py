@@ -20,21 +20,22 @@ k = 1 … steps/save_every (no dense interpolation; t = 0 is not saved).
 Layout: y = θ (4,); args = {u0: (2,), t1: float, steps: int, save_every: int, observations: (T, 2)}.
 Inputs: θ* = (1.5, 1.0, 3.0, 1.0), u0 = (1, 1); observations are SciPy's DOP853 solution at θ*
 (rtol = atol = 1e-12) at the save times; θ = θ* + 0.1·N(0, 1). Sizes: bench t1 = 10, 1000 steps
-(saves every 10); medium t1 = 10, 200 steps (every 10); small t1 = 1, 10 steps (every 2), because
+(saves every 10); medium t1 = 10, 200 steps (every 10); small t1 = 0.4, 4 steps (every 2), because
 torch.compile unrolls the step loop and its compile time grows with the number of steps.
 
 Numerical choices. JAX saves with `SaveAt(steps=save_every)` rather than `SaveAt(ts=…)`: the latter
 evaluates Tsit5's dense interpolant even at a step's end (measured equal to the step to 6e-15, but
-it is interpolation, and under DirectAdjoint its inner save loop doubled the cost of jacrev). JAX
+it is interpolation, and under DirectAdjoint its inner save loop made jacrev costlier). JAX
 differentiates with `DirectAdjoint`, the one diffrax adjoint that supports both forward mode (jvp,
-jacfwd) and reverse mode through the same solve. The torch loop is the same
-discrete map written for few tensor operations per step (each costs Python overhead, more so under
-torch.func): f is linear in its rates, so rates scaled by dt give the stage increment dt·f directly,
-and each stage's weighted sum is one matrix-vector product; it agrees with diffrax to ≤ 2e-15.
+jacfwd) and reverse mode through the same solve. Torch steps the same discrete map with the shared
+explicit Runge–Kutta stepper of problems/_stepping and its copy of diffrax's Tsit5 tableau, written for
+few tensor operations per step (each costs Python overhead, more so under torch.func): f is linear in
+its rates, so rates scaled by dt give the stage increment dt·f directly, and each stage's weighted sum
+is one matrix-vector product; it agrees with diffrax to ≤ 2e-15.
 The reference is continuous — SciPy `solve_ivp`, DOP853, rtol = atol = 1e-12 — with derivatives by
 central differences, so the implementations differ from it by Tsit5's discretisation error (global
-O(dt⁵)): measured ≤ 2e-8 on the states and ≤ 3e-7 on their θ-derivatives at size small (dt = 0.1,
-t1 = 1), ≤ 2e-7 and ≤ 8e-6 at medium (dt = 0.05, t1 = 10), ≤ 5e-11 and ≤ 1e-9 at bench.
+O(dt⁵)): measured ≤ 2e-8 on the states and ≤ 3e-7 on their θ-derivatives at dt = 0.1,
+t1 = 1, ≤ 2e-7 and ≤ 8e-6 at medium (dt = 0.05, t1 = 10), ≤ 5e-11 and ≤ 1e-9 at bench.
 """
 
 from __future__ import annotations
@@ -161,9 +162,8 @@ SPEC = Problem(
     known_failures=(
         KnownFailure(
             "torch", None,
-            "torch.compile unrolls the step loop into one graph: a cold compile of grad cost 62 s CPU in the "
-            "main process at 10 steps and 134 s at 20, and did not finish within 600 s at 50 steps (torch 2.13, "
-            "CPU), so the 200 and 1000 steps of medium and bench cannot compile within a timeout.",
+            "torch.compile unrolls the step loop into one graph whose cold compile grows with the steps (timings in "
+            "benchmarks/README.md), so the 200 and 1000 steps of medium and bench cannot compile within a timeout",
             mode="compile", sizes=("medium", "bench"),
         ),
     ),

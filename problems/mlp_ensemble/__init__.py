@@ -20,13 +20,13 @@ With β₁ = 0.9, β₂ = 0.999, ε = 1e-8 and learning rate α, elementwise, fr
     g_t = ∇L(θ_{t−1}),   m_t = β₁ m_{t−1} + (1 − β₁) g_t,   v_t = β₂ v_{t−1} + (1 − β₂) g_t²,
     θ_t = θ_{t−1} − α m̂_t / (√v̂_t + ε),   m̂_t = m_t / (1 − β₁ᵗ),   v̂_t = v_t / (1 − β₂ᵗ).
 
-optax.adam and torch.optim.Adam (read in optax 0.2.8 and torch 2.13) both implement exactly this: ε
-is added outside the square root, to the bias-corrected √v̂ (optax's `eps_root`, inside the root, is 0
-by default; neither uses the ε̂ = ε√(1 − β₂ᵗ) form of Kingma & Ba's §2, which adds ε before the
-correction). They differ only in the order of floating-point operations: torch updates m by
-`lerp`, divides √v by √(1 − β₂ᵗ) and scales by α/(1 − β₁ᵗ) in Python doubles; optax divides m and v
-by their corrections and then scales by −α. At t = 1, m̂ = g and √v̂ = |g| (to roundoff), so the first
-step moves every coordinate by α g/(|g| + ε): α in magnitude, up to a relative ε/|g|.
+optax.adam and torch.optim.Adam (as read in their sources; versions in benchmarks/README.md) both
+implement exactly this: ε is added outside the square root, to the bias-corrected √v̂ (optax's
+`eps_root`, inside the root, is 0 by default; neither uses the ε̂ = ε√(1 − β₂ᵗ) form of Kingma & Ba's
+§2, which adds ε before the correction). They differ only in the order of floating-point operations:
+torch updates m by `lerp`, divides √v by √(1 − β₂ᵗ) and scales by α/(1 − β₁ᵗ) in Python doubles;
+optax divides m and v by their corrections and then scales by −α. At t = 1, m̂ = g and √v̂ = |g| (to
+roundoff), so the first step moves every coordinate by α g/(|g| + ε): α in magnitude, up to a relative ε/|g|.
 
 Implementations. JAX: an equinox MLP whose arrays are placed from y, with a leading member axis, and
 called under `eqx.filter_vmap` over members (and `jax.vmap` over a member's points); `train` is a

@@ -54,8 +54,8 @@ keep it short; medium B = 32, 20 steps; bench B = 256, 100 steps (dt = 0.01); th
 400 steps at B = 256: backpropagation through a loop stores every step (torch, torchdiffeq's odeint),
 RecursiveCheckpointAdjoint a few binomial checkpoints, the continuous adjoints none.
 jacfwd, jacrev and vmap are left out: jacfwd would push P = 1186 tangents through the solve for 2B
-outputs; jacrev is vjp row by row; and each JAX transform costs a diffrax compilation of about 3 s
-CPU per dtype in the parity suite.
+outputs; jacrev is vjp row by row; and each JAX transform costs a diffrax compilation per dtype in
+the parity suite.
 
 Invariants used by the tests: θ with W₁ = 0 and b₁ = 0 gives f ≡ 0, whose flow is the identity
 exactly; negating (W₁, b₁) negates f, so solving again from Z(t1) returns to z0 within the scheme's
@@ -159,8 +159,8 @@ def negated(theta):
 
 # ---------------------------------------------------------------------------------------------
 
-# The continuous adjoint is not the derivative of the discrete map: it differs from it by the 3/8 rule's
-# error on the adjoint ODE, O(dt⁴). Float32 roundoff (≤ 4.2e-7) is small beside it.
+# The continuous adjoint differs from the derivative of the discrete map by the 3/8 rule's error on the
+# adjoint ODE, O(dt⁴), beside which float32 roundoff (≤ 4.2e-7) is small.
 _CONTINUOUS_ADJOINT = Tolerance(
     5e-5,
     5e-5,
@@ -225,21 +225,13 @@ SPEC = Problem(
         KnownFailure(
             "torch",
             None,
-            "torch.compile unrolls the Python step loop into one graph (torch.func has no differentiable scan): a "
-            "cold compile of grad cost 31 s CPU at 4 steps and 86 s CPU at 20 steps (medium), and did not finish "
-            "within 900 s wall at the 100 steps of bench (torch 2.13, CPU; 2-core machine under load), beyond the "
-            "benchmark's 300 s timeout; the sweep's 25 to 400 steps likewise",
+            "torch.compile unrolls the Python step loop into one graph (torch.func has no differentiable scan), whose "
+            "cold compile grows with the steps beyond the benchmark's timeout at the 100 steps of bench and the "
+            "sweep's 25 to 400 (timings in benchmarks/README.md)",
             mode="compile",
             sizes=("bench",),
         ),
     ),
     sweep=("steps", (25, 50, 100, 200, 400)),
-    bench_notes={
-        "adjoints": "grad at bench size, float64, --threads 1 on the 2-core CPU under load from other work (load "
-        "average ~7), median per call: diffrax RecursiveCheckpointAdjoint 88 ms (jit), BacksolveAdjoint 27 ms "
-        "(jit; a continuous adjoint, ≤ 2e-12 from the discrete gradient at dt = 0.01, seeds 0–2), torch.func over the loop "
-        "454 ms, torchdiffeq odeint with classic autograd 433 ms, odeint_adjoint 725 ms (eager).",
-        "torch_compile": "torch compile cells are known failures at bench size and in the sweep: the unrolled step "
-        "loop is too large a graph to compile within the benchmark's timeout (see known_failures).",
-    },
+    # The adjoints' timings at bench size: benchmarks/README.md.
 )

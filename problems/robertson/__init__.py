@@ -83,15 +83,15 @@ reference the array.
 Inputs: y = log k* + 0.05·N(0, 1); u0 = (1, 0, 0); t_first = 1e-5 s, t_end = 100 s, newton = 4;
 observations = the reference solution at log k* (noise-free). Sizes: small 7 intervals (one per
 decade) with saves at 10⁻⁴ … 10² s (T = 7); bench 224 intervals (32 per decade), T = 56. The small size
-is coarse because torch.compile unrolls every Newton iteration of every step: its cold compile of grad
-cost ~40 s CPU at 8 steps × 4 iterations (torch 2.13, CPU). The scheme's accuracy is checked instead by
+is coarse because torch.compile unrolls every Newton iteration of every step, and its cold compile grows
+with their number (timings in benchmarks/README.md). The scheme's accuracy is checked instead by
 a property test of its fifth-order convergence at 28 and 56 intervals.
 
 Reference: SciPy `solve_ivp(method="Radau", rtol=1e-10, atol=1e-14)` on the state together with its
 forward sensitivities S = ∂u/∂log k (12 equations, S' = J S + ∂f/∂log k, S(0) = 0), memoised per input.
 The gradient and the Jacobian of `solve` come from S — the derivatives of the continuous solution to the
 solver's tolerance — rather than from central differences of Radau solves: one solve per input instead
-of seven (0.3 s against 1.4 s of CPU), and no difference-quotient noise. Central differences (fd_step
+of seven, and no difference-quotient noise. Central differences (fd_step
 1e-4 in log k) serve only the benchmark's projected check of vector maps. The fixed scheme differs from
 this reference by its discretisation error: at one step per decade 1.3e-2 of each species' scale at
 worst, falling 31× per halving of the steps from 28 intervals on (fifth order).
@@ -420,14 +420,14 @@ SPEC = Problem(
             "torch",
             None,
             "torch.compile unrolls the Python step loop and every Newton iteration in it into one graph (torch.func "
-            "has no differentiable scan): a cold compile of grad cost ~40 s CPU for 8 steps × 4 iterations (torch "
-            "2.13, CPU) and grows with their number, so 225 steps × 4 cannot compile within the benchmark's limit",
+            "has no differentiable scan), whose cold compile grows with the steps and iterations (timings in "
+            "benchmarks/README.md), so 225 steps × 4 cannot compile within the benchmark's limit",
             mode="compile",
             sizes=("bench",),
         ),
     ),
-    # grad compiles the whole unrolled solver (8 steps × 4 Newton iterations, ~45 s cold); the second compiled
-    # cell takes forward mode through the rhs alone, which a vjp of the solver (another ~30 s) would not cover.
+    # grad already compiles the whole unrolled solver, so the second compiled cell takes forward mode through the
+    # rhs alone, which another costly compile of the solver (a vjp) would not cover.
     compiled_transform="jacfwd_rhs",
     sweep=("intervals", (28, 56, 112, 224, 448)),
     # value_and_grad_adaptive as one would compute it without AD: SciPy's stiff solvers on the forward
@@ -448,18 +448,5 @@ SPEC = Problem(
             "solve_ivp LSODA, rtol 1e-8, atol 1e-12, forward sensitivities, analytic Jacobian",
         ),
     ),
-    bench_notes={
-        "adaptive": "value_and_grad_adaptive is diffrax Kvaerno5 with a PID controller at rtol 1e-8: about half of "
-        "its ~1000 steps are rejected, and reverse mode through its RecursiveCheckpointAdjoint costs 4–6× the forward "
-        "solve (17–27 ms alone). Against the SciPy baselines (benchmarks/results/cpu-robertson-adaptive.jsonl, "
-        "float64, 1 thread on the 2-core CPU, load 2.9–3.5 from other work; medians, then minima): small size, diffrax "
-        "jit 157 ms (min 124), SciPy Radau 168 ms (161), SciPy LSODA 25.8 ms (21.3); bench size 148 ms (105), 180 ms "
-        "(169), 30.1 ms (21.1). Like for like, diffrax beats Radau (1.1–1.2× on medians, 1.3–1.6× on minima), whose "
-        "stepping is Python; SciPy's compiled LSODA is 5–6× faster than diffrax. An earlier run of the same command "
-        "at load ~2 gave diffrax 106–107 ms, Radau 153–218 ms, LSODA 34–49 ms. In float32 (rtol 1e-4) diffrax takes "
-        "15–23 ms; the fixed-step scheme's value at bench size takes 2.9 ms and is more accurate (8.6e-9 of each "
-        "species' scale against 3.3e-8).",
-        "torch_compile": "torch compile cells are known failures at bench size: the unrolled Newton loop is too "
-        "large a graph for Inductor (see known_failures).",
-    },
+    # The adaptive solve against its SciPy baselines: benchmarks/README.md.
 )

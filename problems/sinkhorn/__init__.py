@@ -40,10 +40,10 @@ Two ways to differentiate, two functions:
 
 The solve inside the torch rule is detached: autodiff must never see the K iterations. Under
 torch.compile dynamo inlines `forward` and drops the custom `jvp` (pytorch#192985, open) and the custom
-`backward` (pytorch#193279; both reproduce on torch 2.13): with the detach the drop is a wrong
+`backward` (pytorch#193279): with the detach the drop is a wrong
 derivative that the compiled cells catch (known failures); without it, the compiled grad differentiated
 the K unrolled iterations instead, right to roundoff and so undetectable, and the compiled jvp crashed
-the process (a segmentation fault, torch 2.13 CPU).
+the process (a segmentation fault; versions in benchmarks/README.md).
 
 Transforms of the unrolled objective: value, grad, both hvps and vmap. No dense Hessian or value_and_grad:
 the hvps are checked against the reference's exact Hessian, and those cells would only add suite time.
@@ -64,8 +64,8 @@ References (NumPy, complex-safe: the log-sum-exp subtracts the real part's maxim
 
 Sizes: small n = 5, m = 4, d = 2, K = 6, ε = 2: at seed 0 the K = 6 iterate's envelope gradient is
 within 1.8e-13 of the converged one (over seeds 0–1999 within 8e-10, so the properties that need
-convergence ask for 40 sweeps). K stays small because torch.compile unrolls the loop: a cold compile of
-hvp_fwd_rev cost about 26 s of CPU at K = 5 and 39 s at K = 10 (torch 2.13). Medium n = 50, m = 40,
+convergence ask for 40 sweeps). K stays small because torch.compile unrolls the loop and its cold
+compile grows with K (timings in benchmarks/README.md). Medium n = 50, m = 40,
 K = 50, ε = ¼; bench n = m = 1000, d = 3, K = 100, ε = 0.1 (converged to 1e-17 by K = 70).
 """
 
@@ -206,13 +206,12 @@ SPEC = Problem(
         "vjp_implicit": Variant("vjp", "objective_implicit", reference=CONVERGED),
         "vmap_implicit": Variant("vmap", "objective_implicit", reference=CONVERGED),
     },
-    # Unrolled reverse mode stores every sweep: at bench size (K = 100, n·m = 10⁶) torch eager's grad peaked at
-    # 8.4 GB and JAX's at 1.7 GB (the implicit rule: 0.16 and 0.05 GB); second order and a batch of gradients
-    # through the unrolled loop would not fit a 23 GB CPU host. The implicit variants run at every size.
+    # Unrolled reverse mode stores every sweep, so second order and a batch of gradients through the unrolled
+    # loop would not fit a CPU host's memory at bench size (peaks in benchmarks/README.md); the implicit
+    # variants run at every size.
     transform_sizes={name: ("small", "medium") for name in ("hvp_fwd_rev", "hvp_rev_rev", "vmap")},
-    # float32: measured ≤ 1.4e-7 over seeds 0–19 at size small (worst: vmap_implicit, JAX against torch; ≤ 1.2e-7
-    # against the references), so 1e-6 leaves a factor 7. float64: the implicit variants against the converged
-    # reference carry the K = 6 iterate's distance to the fixed point, measured ≤ 2.1e-11 over the same seeds.
+    # float32 measured ≤ 1.4e-7 over seeds 0–19 at size small (worst: vmap_implicit, JAX against torch), and in
+    # float64 the implicit variants carry the K = 6 iterate's distance to the fixed point (≤ 2.1e-11, same seeds).
     tolerance=Tolerance(1e-10, 1e-6, "same discrete maths in both; float32 roundoff through the K log-sum-exp sweeps"),
     known_failures=(
         KnownFailure(
@@ -243,18 +242,15 @@ SPEC = Problem(
         KnownFailure(
             "torch",
             "grad",
-            "torch.compile unrolls the K = 100 sweeps (torch.func has no differentiable scan): a cold compile of the "
-            "value alone cost 190 s CPU at bench size, and of grad ended in a C++ compile error (g++ 12 internal "
-            "compiler error in gimple_duplicate_bb on Inductor's kernel; torch 2.13, CPU)",
+            "torch.compile unrolls the K = 100 sweeps (torch.func has no differentiable scan): the cold compile of the "
+            "value alone outlasts the benchmark's timeout (timings in benchmarks/README.md), and that of grad ended "
+            "in a C++ compile error (g++ 12 internal compiler error in gimple_duplicate_bb on Inductor's kernel; "
+            "torch 2.13, CPU)",
             mode="compile",
             sizes=("bench",),
         ),
     ),
     sweep=("n", (125, 250, 500, 1000)),  # source points against the bench's 1000 targets
     bench_batch=8,  # vmap_implicit: eight bench-size solves at once
-    bench_notes={
-        "implicit": "grad_implicit runs the same K = 100 sweeps as grad but keeps nothing of them for the backward "
-        "pass: at bench size (float64, 1 thread, loaded 2-core CPU) JAX jit took 1.45 s against 5.0 s unrolled "
-        "with 48 MB against 1.7 GB peak; torch eager 8.1 s against 9.6 s with 0.16 GB against 8.4 GB.",
-    },
+    # The implicit against the unrolled gradient, time and peak memory: benchmarks/README.md.
 )

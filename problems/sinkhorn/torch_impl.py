@@ -73,7 +73,7 @@ class FixedPointValue(torch.autograd.Function):
         cost = cost_matrix(x, target)
         f, g = sinkhorn_potentials(cost, a, b, epsilon, iterations)
         # Autodiff must never see the iterations: the rules below differentiate the fixed point. torch.compile
-        # inlines forward and drops those rules (pytorch#192985: jvp, pytorch#193279: backward; torch 2.13).
+        # inlines forward and drops those rules (pytorch#192985: jvp, pytorch#193279: backward).
         # Detached, the drop shows as a wrong derivative the compiled cells catch. Undetached, the compiled
         # grad silently differentiated the K iterations instead, and the compiled jvp crashed the process.
         f, g = f.detach(), g.detach()
