@@ -28,9 +28,8 @@ and summing the second derivatives over i gives the Laplacian
 The θ-gradient of L is written out by hand as the reverse sweep through these formulas (`grad`; it
 agrees with complex steps of `value` to 1e-15). Everything is products, sums and tanh — analytic — so
 both are complex-safe: the θ-Hessian (for the hvp cells) is the complex-step Jacobian of `grad`, exact
-to roundoff, evaluated over a few hundred directions per batched call (`hessian`; a loop of 1185
-complex-step gradients would cost seconds per cell), and the benchmark's directional checks are
-complex steps too.
+to roundoff, evaluated over a few hundred directions per batched call (`hessian`, much faster than a
+loop of 1185 complex-step gradients), and the benchmark's directional checks are complex steps too.
 
 Layout: y = θ = {b0 (32,), b1 (32,), b2 (1,), w0 (32, 2), w1 (32, 32), w2 (1, 32)} (torch's
 nn.Linear / equinox's Linear weight layout, out × in); args = {boundary (Q, 2), interior (P, 2)}.
@@ -176,8 +175,8 @@ def _backward_layers(y, points, h0, g_h0, g_a1, g):
 
 def hessian(y, args, chunk: int = 256):
     """The (N, N) θ-Hessian: complex steps of `grad` along every coordinate, `chunk` directions per
-    batched call (chunks of a few hundred keep the (chunk, P, H) temporaries in cache: ~2× faster
-    than one call over all N = 1185 directions, ~4× faster than a loop of single steps)."""
+    batched call (chunks of a few hundred keep the (chunk, P, H) temporaries in cache: faster than one
+    call over all N = 1185 directions or a loop of single steps; timings in benchmarks/README.md)."""
     keys = sorted(y)
     offsets = np.cumsum([0, *(y[key].size for key in keys)])
     rows = []
