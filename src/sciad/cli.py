@@ -91,6 +91,10 @@ def parser() -> argparse.ArgumentParser:
     from .bench import cli as bench_cli
 
     bench_cli.add_commands(sub)
+
+    from . import claims
+
+    claims.add_command(sub)
     return top
 
 
