@@ -39,16 +39,52 @@ class Mode:
     # mode when it is not the default: compilation is costly, and one cell proves a mode that changes nothing
     # per transform.
     parity_transforms: int = 2
+    # The problems the parity suite runs this mode on (None: all). A mode whose cold compilation costs
+    # tens of seconds per problem proves itself on a few cheap ones; the benchmark runs it on all.
+    parity_problems: tuple[str, ...] | None = None
+    # How derivatives are taken: "func" (the framework's functional transforms: jax, torch.func) or
+    # "autograd" (torch's classic autograd: torch.autograd.grad, create_graph, torch.autograd.forward_ad).
+    differentiation: str = "func"
+    # What a compiled mode compiles: the whole transform ("transform": jax.jit, torch.compile outside
+    # torch.func) or the function before it is differentiated ("function": torch.compile of the objective,
+    # its forward and backward compiled by AOTAutograd, classic autograd around it).
+    compiles: str = "transform"
+    # The generic transforms this mode can express (None: all). A problem's variant is judged by its base
+    # transform, unless it is prebuilt (it then runs as it is written, in any mode).
+    supports: tuple[str, ...] | None = None
+    # Why the transforms left out of `supports` are: one sentence, for the error that refuses them.
+    unsupported_reason: str = ""
 
     def __post_init__(self):
         choose("framework", self.framework, FRAMEWORKS, f"of mode {self.name!r}")
         if not self.name.isidentifier():
             raise SciadError(f"mode name {self.name!r} must be an identifier")
+        choose("differentiation", self.differentiation, ("func", "autograd"), f"of mode {self.name!r}")
+        choose("compiles", self.compiles, ("transform", "function"), f"of mode {self.name!r}")
+        if self.supports is not None and not self.unsupported_reason:
+            raise SciadError(f"mode {self.name!r} leaves transforms out of `supports` and must say why (`unsupported_reason`)")
+
+    def expresses(self, transform: str) -> bool:
+        """Whether this mode can run generic transform `transform` (a variant's base)."""
+        return self.supports is None or transform in self.supports
 
     @property
     def label(self) -> str:
         return f"{self.framework} {self.name}"
 
+
+# What classic autograd expresses: reverse mode (double backward for second order, is_grads_batched for
+# the Jacobian and the Hessian) and forward mode through torch.autograd.forward_ad.
+_CLASSIC_AUTOGRAD = ("value", "grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev", "map", "jvp", "vjp", "jacrev")
+_CLASSIC_AUTOGRAD_LACKS = (
+    "classic autograd has no vectorising map, so vmap, per_sample_grad and a batched forward-mode jacfwd "
+    "need torch.func"
+)
+_FORWARD_MODE = ("jvp", "hvp_fwd_rev")
+_COMPILED_LACKS = (
+    "a torch.compile'd function has no forward-mode derivative (AOTAutograd compiles the backward only; "
+    "torch 2.13 returns its output with no tangent), so jvp and hvp_fwd_rev are not run on it"
+)
 
 MODE_TABLE: tuple[Mode, ...] = (
     Mode("jax", "jit", True, "jax.jit with the inputs' Python scalars static", default=True),
@@ -56,6 +92,31 @@ MODE_TABLE: tuple[Mode, ...] = (
     Mode("jax", "eager", False, "op by op, each primitive dispatched (and cached-compiled) on its own", parity_transforms=1),
     Mode("torch", "eager", False, "torch.func transforms, op by op", default=True),
     Mode("torch", "compile", True, "torch.compile(dynamic=False) applied outside the torch.func transform"),
+    Mode(
+        "torch",
+        "autograd",
+        False,
+        "classic autograd, op by op: torch.autograd.grad (create_graph for second order, is_grads_batched for "
+        "Jacobians) and torch.autograd.forward_ad",
+        differentiation="autograd",
+        supports=_CLASSIC_AUTOGRAD,
+        unsupported_reason=_CLASSIC_AUTOGRAD_LACKS,
+    ),
+    Mode(
+        "torch",
+        "autograd_compile",
+        True,
+        "torch.compile(dynamic=False) of the function, differentiated by classic autograd (AOTAutograd compiles "
+        "its forward and backward)",
+        differentiation="autograd",
+        compiles="function",
+        supports=tuple(t for t in _CLASSIC_AUTOGRAD if t not in _FORWARD_MODE),
+        unsupported_reason=_CLASSIC_AUTOGRAD_LACKS + "; " + _COMPILED_LACKS,
+        # Compiling a function's forward and backward cold took 3–4 s for these and 8–170 s for each of the
+        # others (time loops unrolled, 2-core CPU): the suite checks grad on five problems without a loop.
+        parity_transforms=1,
+        parity_problems=("rosenbrock", "logistic_regression", "lennard_jones", "lse", "llsq"),
+    ),
 )
 
 # framework -> its mode names, default first: the shape the CLIs' help and choices want.

@@ -69,10 +69,11 @@ def mode_transforms(spec: Problem, framework: str, mode_name: str) -> tuple[str,
     (`Problem.compiled_transform`) when a smaller function's compilation proves the mode as well."""
     record = mode(framework, mode_name)
     ranked = sorted((t for t in transforms.TABLE if t.mode_cell_rank is not None), key=lambda t: t.mode_cell_rank)
-    applicable = [t for t in ranked if t.name in spec.transforms]
+    # A mode that cannot express a transform (`Mode.supports`) has no cell for it.
+    applicable = [t for t in ranked if t.name in spec.transforms and transforms.supported(spec, t.name, record)]
     first = [t.name for t in applicable if t.mode_cell_rank == 0]
     rest = [t.name for t in applicable if t.mode_cell_rank > 0 and not spec.known_failure(framework, t.name, mode_name, SIZE)]
-    if spec.compiled_transform and record.compiled:
+    if spec.compiled_transform and record.compiled and transforms.supported(spec, spec.compiled_transform, record):
         rest = [spec.compiled_transform]
     chosen = (first + rest[:1])[: record.parity_transforms]
     return tuple(t for t in chosen if framework in spec.frameworks_for(t))
@@ -92,6 +93,8 @@ def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
         # Other modes: float64 where selected, since a wrong compilation cannot hide in its roundoff.
         mode_dtype = "float64" if "float64" in dtypes else dtypes[0]
         for other in (m for m in MODE_TABLE if not m.default and m.framework in frameworks):
+            if other.parity_problems is not None and spec.name not in other.parity_problems:
+                continue
             chosen = mode_transforms(spec, other.framework, other.name)
             out += [Cell(spec.name, other.framework, mode_dtype, t, other.name) for t in chosen]
     return out

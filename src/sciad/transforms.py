@@ -340,11 +340,38 @@ def build(spec: Problem, transform: str, framework: str, mode_name: str | None =
     spec.check_transform(transform)
     chosen = mode(framework, mode_name)
     choose("framework", framework, spec.frameworks_for(transform), f"for transform {transform!r} of problem {spec.name!r}")
+    refusal = unsupported(spec, transform, chosen)
+    if refusal:
+        raise SciadError(refusal)
     fw = frameworks.load(framework)
     fn = getattr(spec.implementation(framework), spec.function_for(transform))
     variant = spec.variants.get(transform)
-    transformed = fn if variant and variant.prebuilt else spec.transform_record(transform).build(fw, fn, spec)
-    return Transformed(spec, transform, framework, chosen, fw.compile(transformed, chosen))
+    if variant and variant.prebuilt:  # already the transform: run as written, compiled whole in a compiled mode
+        return Transformed(spec, transform, framework, chosen, fw.compile(fn, chosen))
+    # The mode's primitive set: the adapter's own (jax, torch.func) or torch's classic autograd.
+    primitives = fw.autograd if chosen.differentiation == "autograd" else fw
+    record = spec.transform_record(transform)
+    if chosen.compiles == "function":
+        return Transformed(spec, transform, framework, chosen, record.build(primitives, fw.compile(fn, chosen), spec))
+    return Transformed(spec, transform, framework, chosen, fw.compile(record.build(primitives, fn, spec), chosen))
+
+
+def supported(spec: Problem, transform: str, chosen: Mode) -> bool:
+    """Whether mode `chosen` can run `spec`'s `transform` (a prebuilt variant runs in every mode)."""
+    return unsupported(spec, transform, chosen) is None
+
+
+def unsupported(spec: Problem, transform: str, chosen: Mode) -> str | None:
+    """One sentence saying why mode `chosen` cannot run `spec`'s `transform`; None when it can."""
+    variant = spec.variants.get(transform)
+    base = spec.transform_record(transform).name
+    if (variant and variant.prebuilt) or chosen.expresses(base):
+        return None
+    named = f"transform {transform!r} (a {base})" if variant else f"transform {base!r}"
+    return (
+        f"{chosen.label} mode cannot run {named}: {chosen.unsupported_reason}; "
+        f"it runs {', '.join(chosen.supports or ())}"
+    )
 
 
 def inputs(spec: Problem, transform: str, size: str, dtype: str, seed: int = 0, batch: int | None = None, **overrides):

@@ -6,6 +6,8 @@ import dataclasses
 
 from ..errors import SciadError, choose
 from ..names import BASELINE_DTYPE, BASELINE_LIBRARIES, DEVICES, DTYPES, FRAMEWORKS, MODES, all_mode_names
+from ..names import mode as mode_record
+from ..transforms import supported
 
 # A suite fixes the options the user left out. "quick" is what `sciad bench` runs with no options: the
 # value and gradient of the foundation problems (CATALOGUE Part 1) at their benchmark size in every
@@ -109,6 +111,8 @@ def generate(
                 for mode in MODES[framework]:
                     if modes and mode not in modes:
                         continue
+                    if not supported(spec, transform, mode_record(framework, mode)):
+                        continue  # the mode cannot express it (`names.Mode.supports`): no case, not a failure
                     for size in size_names:
                         for dtype in dtypes or DTYPES:
                             for device in devices:

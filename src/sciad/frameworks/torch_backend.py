@@ -1,4 +1,6 @@
-"""The torch adapter (torch.func). Importing it turns TF32 off so float32 parity means IEEE fp32."""
+"""The torch adapter: torch.func, and classic autograd (`Autograd`) for the modes that differentiate with it.
+
+Importing it turns TF32 off so float32 parity means IEEE fp32."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import torch.func
 from ..errors import SciadError
 from ..names import Mode
 from ..names import mode as mode_record
-from ..trees import tree_map
+from ..trees import leaves, tree_map
 from . import use_local_inductor_cache
 from ._common import check_options, numpy_leaf
 
@@ -101,7 +103,8 @@ class Adapter:
 
     def compile(self, fn, mode: str | Mode):
         mode = mode_record(self.name, mode) if isinstance(mode, str) else mode
-        # torch.compile outside the torch.func transform: dynamo traces through functorch transforms.
+        # The transform builder decides what is compiled (`names.Mode.compiles`): the torch.func transform
+        # (dynamo traces through functorch transforms) or the function that classic autograd differentiates.
         # dynamic=False: a recompile for a new shape (the shared builder code again) would otherwise turn
         # on automatic dynamic shapes and time a symbolic-shape graph.
         return torch.compile(fn, dynamic=False) if mode.compiled else fn
@@ -137,3 +140,123 @@ class Adapter:
     @staticmethod
     def vmap(fn, in_dims):
         return torch.func.vmap(fn, in_dims=in_dims)
+
+
+# -- classic autograd ------------------------------------------------------------------------------
+
+
+def _rebuilt(tree, values):
+    """`tree` with its leaves replaced by `values`, in `tree_map`'s order."""
+    it = iter(values)
+    return tree_map(lambda _: next(it), tree)
+
+
+def _tangent(t):
+    return torch.autograd.forward_ad.unpack_dual(t).tangent if isinstance(t, torch.Tensor) else None
+
+
+def _differentiable(tree):
+    """`(inputs, nested)`: `tree` with leaves that autograd records, and whether an outer derivative is
+    being taken through this one (its leaves already record, or carry forward-mode tangents). A plain input
+    becomes a detached copy that requires grad, as PyTorch users write it; an outer one is kept (a dual
+    tensor made by `jvp` is a leaf and starts requiring grad in place), so that the outer derivative sees
+    the inner one's graph (create_graph)."""
+    nested = any(t.requires_grad or _tangent(t) is not None for t in leaves(tree))
+    if nested:
+        return tree_map(lambda t: t if t.requires_grad else t.requires_grad_(), tree), True
+    return tree_map(lambda t: t.detach().requires_grad_(), tree), False
+
+
+def _gradients(outputs, inputs, cotangents, create_graph: bool, batch: int | None = None):
+    """The gradients of `outputs` with respect to the leaves of `inputs`, shaped like `inputs`; with
+    `batch`, the cotangents carry a leading batch axis (is_grads_batched) and so do the gradients. An input
+    the outputs do not depend on gets zeros (materialize_grads forgets the batch axis)."""
+    flat = leaves(inputs)
+    found = torch.autograd.grad(
+        leaves(outputs),
+        flat,
+        grad_outputs=leaves(cotangents) if cotangents is not None else None,
+        create_graph=create_graph,
+        retain_graph=True if batch is not None else None,
+        allow_unused=True,
+        is_grads_batched=batch is not None,
+    )
+    leading = () if batch is None else (batch,)
+    return _rebuilt(inputs, [g if g is not None else x.new_zeros(leading + x.shape) for g, x in zip(found, flat)])
+
+
+def _result(tree, nested: bool):
+    return tree if nested else tree_map(lambda t: t.detach() if isinstance(t, torch.Tensor) else t, tree)
+
+
+class Autograd:
+    """Classic autograd (torch.autograd.grad, create_graph, is_grads_batched, torch.autograd.forward_ad)
+    behind torch.func's method names, so that the transform table's builders apply unchanged. What classic
+    autograd cannot express (vmap and what needs it) is left out; the modes using it say so in
+    `names.Mode.supports`."""
+
+    @staticmethod
+    def value_and_grad(fn):
+        def value_and_grad(y, *rest):
+            with torch.enable_grad():
+                inputs, nested = _differentiable(y)
+                value = fn(inputs, *rest)
+                gradient = _gradients(value, inputs, None, create_graph=nested)
+            return _result(value, nested), gradient
+
+        return value_and_grad
+
+    @staticmethod
+    def grad(fn):
+        value_and_grad = Autograd.value_and_grad(fn)
+        return lambda y, *rest: value_and_grad(y, *rest)[1]
+
+    @staticmethod
+    def vjp(fn, primal):
+        with torch.enable_grad():
+            inputs, nested = _differentiable(primal)
+            out = fn(inputs)
+
+        def pullback(cotangent):
+            with torch.enable_grad():
+                return _gradients(out, inputs, cotangent, create_graph=nested)
+
+        return _result(out, nested), pullback
+
+    @staticmethod
+    def jvp(fn, primal, tangent):
+        forward_ad = torch.autograd.forward_ad
+        with forward_ad.dual_level():
+            duals = _rebuilt(primal, [forward_ad.make_dual(p, t) for p, t in zip(leaves(primal), leaves(tangent))])
+            out = fn(duals)
+            unpacked = [forward_ad.unpack_dual(o) for o in leaves(out)]
+            value = _rebuilt(out, [u.primal.detach() for u in unpacked])
+            derivative = _rebuilt(
+                out, [u.tangent.detach() if u.tangent is not None else torch.zeros_like(u.primal) for u in unpacked]
+            )
+        return value, derivative
+
+    @staticmethod
+    def jacrev(fn):
+        """Reverse-mode Jacobian, one backward pass batched over the output's basis (is_grads_batched);
+        torch.func.jacrev's layout: an output leaf's shape, then the input leaf's."""
+
+        def jacobian(y, *rest):
+            with torch.enable_grad():
+                inputs, nested = _differentiable(y)
+                out = fn(inputs, *rest)
+                per_output = []
+                for o in leaves(out):
+                    basis = torch.eye(o.numel(), dtype=o.dtype, device=o.device).reshape(o.numel(), *o.shape)
+                    rows = _gradients(o, inputs, basis, create_graph=nested, batch=o.numel())
+                    per_output.append(tree_map(lambda r, o=o: r.reshape(*o.shape, *r.shape[1:]), rows))
+            return _rebuilt(out, per_output)
+
+        return jacobian
+
+    @staticmethod
+    def hessian(fn):
+        return Autograd.jacrev(Autograd.grad(fn))
+
+
+Adapter.autograd = Autograd()  # the primitive set of the modes whose `differentiation` is "autograd"

@@ -1,0 +1,116 @@
+"""The mode table's classic-autograd modes: the same results as torch.func, refusals in one sentence, and
+no benchmark case for a transform a mode cannot express."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import problems
+import sciad
+from sciad import names, parity, transforms
+from sciad.bench import cases
+from sciad.errors import SciadError
+
+torch = pytest.importorskip("torch")
+
+from sciad.frameworks import load  # noqa: E402
+
+
+def _outputs(problem: str, transform: str, mode: str):
+    spec = problems.get(problem)
+    y, args, extra = transforms.inputs(spec, transform, "small", "float64")
+    fn = transforms.build(spec, transform, "torch", mode)
+    yt, at, et = sciad.convert((y, args, extra), "torch")
+    return sciad.to_numpy(fn(yt, at, *et))
+
+
+def _assert_trees_close(got, want):
+    flat_got, flat_want = sciad.trees.leaves(got), sciad.trees.leaves(want)
+    assert len(flat_got) == len(flat_want)
+    for a, b in zip(flat_got, flat_want):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("transform", ["grad", "value_and_grad", "hessian", "hvp_fwd_rev", "hvp_rev_rev"])
+def test_autograd_equals_torch_func_on_rosenbrock(transform):
+    _assert_trees_close(_outputs("rosenbrock", transform, "autograd"), _outputs("rosenbrock", transform, "eager"))
+
+
+@pytest.mark.parametrize("transform", ["jvp", "vjp", "jacrev"])
+def test_autograd_equals_torch_func_on_a_vector_map(transform):
+    _assert_trees_close(_outputs("double_pendulum", transform, "autograd"), _outputs("double_pendulum", transform, "eager"))
+
+
+def test_autograd_primitives_take_trees():
+    """Dict-valued inputs and outputs: classic autograd's Jacobian and Hessian keep torch.func's layout."""
+    fw = load("torch")
+    generator = torch.Generator().manual_seed(0)
+    y = {
+        "a": torch.randn(3, dtype=torch.float64, generator=generator),
+        "b": torch.randn(2, 2, dtype=torch.float64, generator=generator),
+    }
+
+    def vector_map(y):
+        return {"u": y["a"].sin() * y["b"].sum(), "v": (y["b"] ** 2).cumsum(0)}
+
+    def objective(y):
+        return (y["a"] ** 3).sum() * y["b"].prod()
+
+    _assert_trees_close(fw.autograd.jacrev(vector_map)(y), torch.func.jacrev(vector_map)(y))
+    _assert_trees_close(fw.autograd.hessian(objective)(y), torch.func.hessian(objective)(y))
+    tangent = {key: torch.ones_like(value) for key, value in y.items()}
+    _assert_trees_close(fw.autograd.jvp(vector_map, y, tangent), torch.func.jvp(vector_map, (y,), (tangent,)))
+    _assert_trees_close(fw.autograd.grad(objective)(y), torch.func.grad(objective)(y))
+
+
+def test_autograd_compile_compiles_the_function_and_differentiates_it_classically():
+    _assert_trees_close(_outputs("rosenbrock", "grad", "autograd_compile"), _outputs("rosenbrock", "grad", "eager"))
+
+
+@pytest.mark.parametrize(("problem", "transform", "mode"), [
+    ("rosenbrock", "grad", "autograd"),
+    ("lse", "vmap", "autograd"),
+    ("logistic_regression", "per_sample_grad", "autograd"),
+    ("double_pendulum", "jacfwd", "autograd"),
+    ("double_pendulum", "jvp", "autograd_compile"),
+    ("rosenbrock", "hvp_fwd_rev", "autograd_compile"),
+])
+def test_unsupported_pairs_are_refused_in_one_sentence(problem, transform, mode):
+    record = names.mode("torch", mode)
+    if record.expresses(transform):
+        sciad.transform(problem, transform, "torch", mode)  # builds
+        return
+    with pytest.raises(SciadError) as caught:
+        sciad.transform(problem, transform, "torch", mode)
+    message = str(caught.value)
+    assert "\n" not in message and message.count(". ") == 0
+    assert transform in message and mode in message
+
+
+def test_a_prebuilt_variant_runs_in_every_mode():
+    spec = problems.get("heat_inverse")
+    for record in names.MODE_TABLE:
+        if record.framework == "torch":
+            assert transforms.supported(spec, "grad_classic", record)
+
+
+def test_mode_records_name_known_transforms():
+    for record in names.MODE_TABLE:
+        assert set(record.supports or ()) <= set(transforms.TRANSFORMS)
+
+
+def test_bench_generates_no_case_a_mode_cannot_express():
+    generated = cases.generate(problems.SPECS, frameworks=("torch",), sizes=("small",), dtypes=("float64",))
+    for case in generated:
+        assert transforms.supported(problems.get(case.problem), case.transform, names.mode("torch", case.mode)), case.id
+    pairs = {(case.transform, case.mode) for case in generated}
+    assert ("grad", "autograd") in pairs and ("grad", "autograd_compile") in pairs
+    assert ("vmap", "eager") in pairs and ("vmap", "autograd") not in pairs
+    assert ("jvp", "autograd") in pairs and ("jvp", "autograd_compile") not in pairs
+
+
+def test_parity_cells_of_the_new_modes_are_expressible():
+    for cell in parity.cells(problems.SPECS, frameworks=("torch",), dtypes=("float64",)):
+        if cell.mode:
+            assert transforms.supported(problems.get(cell.problem), cell.transform, names.mode("torch", cell.mode)), cell.id
