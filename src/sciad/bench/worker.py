@@ -140,6 +140,10 @@ def run_case(case: dict, options: dict) -> dict:
                 f"problem {spec.name!r} has no {case_obj.framework} {case_obj.mode} baseline for transform {case_obj.transform!r}"
             )
         fn = fw.compile(baseline.function, case_obj.mode)
+    elif mode.compiles == "function" or mode.differentiation != "func":
+        # Built as the mode builds it (`transforms.build`): its own primitives (classic autograd), compiled,
+        # if at all, before it is differentiated; torch's graphs are counted by dynamo.
+        fn = transforms.build(spec, case_obj.transform, case_obj.framework, case_obj.mode).raw
     else:
         eager = next(m.name for m in names.MODE_TABLE if m.framework == case_obj.framework and not m.compiled)
         transformed = transforms.build(spec, case_obj.transform, case_obj.framework, eager)
