@@ -316,9 +316,13 @@ class ResultsFile:
         return [record for _, record in self.numbered]
 
     def _append(self, data: bytes) -> None:
-        written = os.write(self.fd, data)  # one write: O_APPEND puts it at the end, whole
-        if written != len(data):
-            raise OSError(errno.ENOSPC, f"only {written} of {len(data)} bytes were written")
+        # One write: O_APPEND puts it at the end, whole. A regular file takes fewer bytes only when it cannot
+        # take them all (a full disk): writing the rest then raises the reason, and `write` cuts the part back.
+        while data:
+            written = os.write(self.fd, data)
+            if not written:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            data = data[written:]
 
     def write(self, record: dict) -> None:
         data = (json.dumps(record, default=float) + "\n").encode()
