@@ -41,9 +41,12 @@ def cmd_check(options) -> int:
         choose("framework", framework, FRAMEWORKS)
     for dtype in dtypes:
         choose("dtype", dtype, DTYPES)
-    cells = parity.cells(specs, frameworks, dtypes)
+    if options.devices is not None:
+        return _check_devices(specs, frameworks, dtypes, options.devices)
+    device = _device_preflight(options.device or "cpu", frameworks)
+    cells = parity.cells(specs, frameworks, dtypes, device)
     console = _console()
-    console.print(f"{len(cells)} cells on this host ({', '.join(frameworks)}; {', '.join(dtypes)})")
+    console.print(f"{len(cells)} cells on {device} ({', '.join(frameworks)}; {', '.join(dtypes)})")
     console.print(f"{'cell':<58} {'max error':>10} {'tolerance':>9}  status")
     counts = {"pass": 0, "fail": 0, "xfail": 0, "xpass": 0}
     started = time.perf_counter()
@@ -63,6 +66,42 @@ def cmd_check(options) -> int:
         f"{time.perf_counter() - started:.1f} s)"
     )
     print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+def _device_preflight(device: str, frameworks) -> str:
+    """Refuse a device a selected framework lacks, in one sentence, before any cell runs."""
+    import os
+
+    from . import frameworks as adapters
+
+    choose("device", device, ("cpu", "cuda"))
+    # JAX would reserve three quarters of the GPU at its first array, leaving torch's cells short of memory.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    for framework in frameworks:
+        adapters.load(framework).device(device)  # raises SciadError naming the framework and its devices
+    return device
+
+
+def _check_devices(specs, frameworks, dtypes, devices: int) -> int:
+    """The shardable cells on `devices` devices: each framework's sharded result against its one-device
+    result, and JAX-sharded against torch-distributed (`sciad.sharding`)."""
+    from . import sharding
+
+    console = _console()
+    started = time.perf_counter()
+    results = sharding.run(specs, frameworks, dtypes, devices)
+    console.print(f"{len(results)} cells on {devices} devices ({', '.join(frameworks)}; {', '.join(dtypes)})")
+    console.print(f"{'cell':<58} {'max error':>10} {'tolerance':>9}  status")
+    for result in results:
+        style = {"pass": "green", "skip": "yellow"}.get(result.status, "bold red")
+        console.print(f"{result.cell.id:<58} {result.error:>10.2e} {result.tolerance:>9.2g}  [{style}]{result.status}[/{style}]")
+        if result.status != "pass":
+            console.print(f"    {result.message}", markup=False)
+    failed = sum(not result.passed for result in results)
+    skipped = sum(result.skipped for result in results)
+    console.print(f"({time.perf_counter() - started:.1f} s)")
+    print(f"{len(results) - failed - skipped} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""), flush=True)
     return 1 if failed else 0
 
 
@@ -86,6 +125,14 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--problem", action="append", metavar="P", help="a registered problem (repeatable; default all)")
     check.add_argument("--framework", action="append", metavar="F", help="jax or torch (repeatable; default both)")
     check.add_argument("--dtype", action="append", metavar="D", help="float64 or float32 (repeatable; default both)")
+    check.add_argument(
+        "--device", metavar="DEV", help="cpu or cuda: where every cell's inputs and computation live (default cpu)"
+    )
+    check.add_argument(
+        "--devices", type=int, metavar="N",
+        help="the sharded transforms on N devices (JAX: N simulated CPU devices in a subprocess; torch: N gloo ranks), "
+        "against one device and JAX against torch",
+    )
     check.set_defaults(run=cmd_check)
 
     from .bench import cli as bench_cli

@@ -14,7 +14,7 @@ import traceback
 
 import numpy as np
 
-from . import checks, registry, transforms
+from . import checks, frameworks, registry, transforms
 from .errors import SciadError
 from .names import DTYPES, FRAMEWORKS, MODE_TABLE, mode
 from .spec import Problem
@@ -31,10 +31,12 @@ class Cell:
     dtype: str
     transform: str
     mode: str = ""  # "" is the framework's default mode
+    device: str = "cpu"  # where the inputs and the computation live (`sciad check --device`)
 
     @property
     def id(self) -> str:
-        return "-".join(part for part in (self.problem, self.framework, self.dtype, self.transform, self.mode) if part)
+        device = "" if self.device == "cpu" else self.device
+        return "-".join(part for part in (self.problem, self.framework, self.dtype, self.transform, self.mode, device) if part)
 
     def mode_for(self, framework: str) -> str:
         return self.mode or mode(framework).name
@@ -61,7 +63,7 @@ class Result:
         return self.status in ("pass", "xfail")
 
 
-def mode_transforms(spec: Problem, framework: str, mode_name: str) -> tuple[str, ...]:
+def mode_transforms(spec: Problem, framework: str, mode_name: str, device: str = "cpu") -> tuple[str, ...]:
     """The transforms the suite also runs in a framework's non-default mode (compilation is costly): by the
     transforms' `mode_cell_rank`, the first `Mode.parity_transforms` of those that apply. A declared known
     failure is already recorded on the spec (and in the benchmark) and costs as much as a passing compile,
@@ -72,14 +74,18 @@ def mode_transforms(spec: Problem, framework: str, mode_name: str) -> tuple[str,
     # A mode that cannot express a transform (`Mode.supports`) has no cell for it.
     applicable = [t for t in ranked if t.name in spec.transforms and transforms.supported(spec, t.name, record)]
     first = [t.name for t in applicable if t.mode_cell_rank == 0]
-    rest = [t.name for t in applicable if t.mode_cell_rank > 0 and not spec.known_failure(framework, t.name, mode_name, SIZE)]
+    rest = [
+        t.name
+        for t in applicable
+        if t.mode_cell_rank > 0 and not spec.known_failure(framework, t.name, mode_name, SIZE, device)
+    ]
     if spec.compiled_transform and record.compiled and transforms.supported(spec, spec.compiled_transform, record):
         rest = [spec.compiled_transform]
     chosen = (first + rest[:1])[: record.parity_transforms]
     return tuple(t for t in chosen if framework in spec.frameworks_for(t))
 
 
-def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
+def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES, device: str = "cpu") -> list[Cell]:
     out = []
     for spec in specs:
         for dtype in dtypes:
@@ -87,23 +93,23 @@ def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES) -> list[Cell]:
                 if SIZE not in spec.sizes_for(transform):
                     continue
                 present = [fw for fw in frameworks if fw in spec.frameworks_for(transform)]
-                out += [Cell(spec.name, fw, dtype, transform) for fw in present]
+                out += [Cell(spec.name, fw, dtype, transform, device=device) for fw in present]
                 if set(FRAMEWORKS) <= set(present):
-                    out.append(Cell(spec.name, CROSS, dtype, transform))
+                    out.append(Cell(spec.name, CROSS, dtype, transform, device=device))
         # Other modes: float64 where selected, since a wrong compilation cannot hide in its roundoff.
         mode_dtype = "float64" if "float64" in dtypes else dtypes[0]
         for other in (m for m in MODE_TABLE if not m.default and m.framework in frameworks):
             if other.parity_problems is not None and spec.name not in other.parity_problems:
                 continue
-            chosen = mode_transforms(spec, other.framework, other.name)
-            out += [Cell(spec.name, other.framework, mode_dtype, t, other.name) for t in chosen]
+            chosen = mode_transforms(spec, other.framework, other.name, device)
+            out += [Cell(spec.name, other.framework, mode_dtype, t, other.name, device) for t in chosen]
     return out
 
 
 def known_failure(spec: Problem, cell: Cell) -> str | None:
     frameworks = FRAMEWORKS if cell.framework == CROSS else (cell.framework,)
     for fw in frameworks:
-        failure = spec.known_failure(fw, cell.transform, cell.mode_for(fw))
+        failure = spec.known_failure(fw, cell.transform, cell.mode_for(fw), SIZE, cell.device)
         if failure:
             return f"{fw}: {failure.reason}"
     return None
@@ -134,15 +140,18 @@ def transformed(problem: str, transform: str, framework: str, mode: str):
 
 
 @functools.cache
-def computed(problem: str, framework: str, dtype: str, transform: str, mode: str) -> dict:
-    """A framework's canonical output for a cell; raises `AssertionError` on a wrong output dtype."""
-    import sciad
-
+def computed(problem: str, framework: str, dtype: str, transform: str, mode: str, device: str = "cpu") -> dict:
+    """A framework's canonical output for a cell, computed on `device`; raises `AssertionError` on a wrong
+    output dtype or an output that left the device."""
     spec = registry.get(problem)
     y, args, extra = _inputs(spec, transform, dtype)
     fn = transformed(problem, transform, framework, mode)
-    yf, af, ef = sciad.convert((y, args, extra), framework)
-    out = sciad.to_numpy(fn(yf, af, *ef))
+    fw = frameworks.load(framework)
+    yf, af, ef = fw.convert((y, args, extra), device=device)
+    raw = fn(yf, af, *ef)
+    if fw.device_name(raw) != fw.device_name(yf):
+        raise AssertionError(f"{framework} computed on {fw.device_name(raw)} for inputs on {fw.device_name(yf)}")
+    out = fw.to_numpy(raw)
     for leaf in leaves(out):
         if np.issubdtype(np.asarray(leaf).dtype, np.floating) and np.asarray(leaf).dtype != np.dtype(dtype):
             raise AssertionError(f"{framework} returned dtype {np.asarray(leaf).dtype} for {dtype} inputs")
@@ -159,11 +168,12 @@ def run(cell: Cell) -> Result:
         tolerance = spec.reference_tolerance_for(cell.transform)[cell.dtype]
     try:
         if cell.framework == CROSS:
-            reference = computed(cell.problem, "jax", cell.dtype, cell.transform, cell.mode_for("jax"))
-            actual = computed(cell.problem, "torch", cell.dtype, cell.transform, cell.mode_for("torch"))
+            reference = computed(cell.problem, "jax", cell.dtype, cell.transform, cell.mode_for("jax"), cell.device)
+            actual = computed(cell.problem, "torch", cell.dtype, cell.transform, cell.mode_for("torch"), cell.device)
         else:
             reference = expected(cell.problem, cell.dtype, cell.transform)
-            actual = computed(cell.problem, cell.framework, cell.dtype, cell.transform, cell.mode_for(cell.framework))
+            fw, mode_name = cell.framework, cell.mode_for(cell.framework)
+            actual = computed(cell.problem, fw, cell.dtype, cell.transform, mode_name, cell.device)
     except Exception as exc:  # noqa: BLE001 — the cell reports what went wrong instead of stopping the run
         first = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         if not isinstance(exc, (SciadError, AssertionError)) and not failure:

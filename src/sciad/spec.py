@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
 import math
 from collections.abc import Callable, Mapping
 from types import MappingProxyType, ModuleType
 from typing import Any
 
 import numpy as np
+from packaging.requirements import InvalidRequirement, Requirement
 
 from . import transforms
 from .errors import SciadError, choose
-from .names import BASELINE_DTYPE, BASELINE_LIBRARIES, DTYPES, FRAMEWORKS, MODES, all_mode_names
+from .names import BASELINE_DTYPE, BASELINE_LIBRARIES, DEVICES, DTYPES, FRAMEWORKS, MODES, all_mode_names
 from .trees import cast
 
 __all__ = [
@@ -188,21 +190,52 @@ SAME_MATHS = Tolerance(1e-10, 1e-4, "same discrete maths in both; float32 roundo
 
 @dataclasses.dataclass(frozen=True)
 class KnownFailure:
-    """A transform cell that cannot work upstream today; run as a strict xfail carrying `reason`."""
+    """A transform cell that cannot work upstream today; run as a strict xfail carrying `reason`.
+
+    It holds where its scope holds: a framework, and optionally a transform, mode, sizes, devices and the
+    version range of the failing package (`versions`, a requirement such as "torch>=2.13" or
+    "jax<0.11"). Outside that scope the cell runs as any other, so a fix in another version or on
+    another device is measured, not skipped.
+    """
 
     framework: str
     transform: str | None  # None: every transform of the problem
     reason: str
     mode: str | None = None  # None: every mode of the framework
     sizes: tuple[str, ...] | None = None  # None: every size; e.g. ("bench",) for a compile time that grows with steps
+    devices: tuple[str, ...] | None = None  # None: every device; e.g. ("cpu",) for a CPU-only inductor failure
+    versions: str | None = None  # None: every version; else a requirement on the failing package
 
-    def matches(self, framework: str, transform: str, mode: str, size: str = "small") -> bool:
+    def __post_init__(self):
+        for device in self.devices or ():
+            choose("device", device, tuple(d for d in DEVICES if d != "auto"), "in a known failure")
+        if self.versions is not None:
+            try:
+                Requirement(self.versions)
+            except InvalidRequirement:
+                raise SciadError(
+                    f"known failure versions {self.versions!r} is not accepted; a requirement such as 'torch>=2.13,<2.15' is"
+                ) from None
+
+    def matches(self, framework: str, transform: str, mode: str, size: str = "small", device: str = "cpu") -> bool:
         return (
             self.framework == framework
             and self.transform in (None, transform)
             and self.mode in (None, mode)
             and (self.sizes is None or size in self.sizes)
+            and (self.devices is None or device in self.devices)
+            and self.holds_for_installed_version()
         )
+
+    def holds_for_installed_version(self) -> bool:
+        if self.versions is None:
+            return True
+        requirement = Requirement(self.versions)
+        try:
+            installed = importlib.metadata.version(requirement.name)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+        return requirement.specifier.contains(installed, prereleases=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -399,8 +432,10 @@ class Problem:
     def check_transform(self, transform: str) -> None:
         choose("transform", transform, self.transforms, f"for problem {self.name!r}")
 
-    def known_failure(self, framework: str, transform: str, mode: str, size: str = "small") -> KnownFailure | None:
-        return next((f for f in self.known_failures if f.matches(framework, transform, mode, size)), None)
+    def known_failure(
+        self, framework: str, transform: str, mode: str, size: str = "small", device: str = "cpu"
+    ) -> KnownFailure | None:
+        return next((f for f in self.known_failures if f.matches(framework, transform, mode, size, device)), None)
 
     def baseline(self, transform: str, library: str, mode: str) -> Baseline | None:
         return next((b for b in self.baselines if (b.transform, b.library, b.mode) == (transform, library, mode)), None)

@@ -70,8 +70,11 @@ class Memory:
     set, and `stop` reports how far the high-water mark rose above it.
     """
 
+    CPU_METHOD = "rise of the resident set's high-water mark (VmHWM) after malloc_trim; a lower bound"
+
     def __init__(self, adapter, device: str):
         self.adapter, self.device = adapter, device
+        self.method = adapter.peak_memory_method if device == "cuda" else self.CPU_METHOD
 
     def start(self):
         if self.device == "cuda":
@@ -187,6 +190,7 @@ def run_case(case: dict, options: dict) -> dict:
     memory.start()
     fw.sync(fn(*inputs))
     record["peak_mem_bytes"] = memory.stop()
+    record["peak_mem_method"] = memory.method
 
     times = []
     total = 0.0

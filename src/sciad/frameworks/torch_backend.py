@@ -68,7 +68,8 @@ class Adapter:
         return tree_map(lambda v: v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v, tree)
 
     def sync(self, tree):
-        if torch.cuda.is_available():
+        # Wait for the GPU only where an output lives on it: a CPU case on a GPU host must not pay for it.
+        if torch.cuda.is_available() and any(isinstance(leaf, torch.Tensor) and leaf.is_cuda for leaf in leaves(tree)):
             torch.cuda.synchronize()
         return tree
 
@@ -84,6 +85,8 @@ class Adapter:
         from torch._dynamo.utils import counters
 
         return int(counters["stats"].get("unique_graphs", 0))
+
+    peak_memory_method = "torch.cuda.max_memory_allocated after reset_peak_memory_stats, over memory_allocated at the start"
 
     def reset_peak_memory(self) -> int:
         """Start a device-memory peak measurement; returns the bytes allocated now."""
