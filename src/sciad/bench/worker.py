@@ -246,12 +246,24 @@ def _describe(fw, framework: str) -> dict:
     }
 
 
+def _die_with_parent() -> None:
+    """End this worker when its run is killed (kill -9, the OOM killer), rather than let it finish its case
+    beside the timings of the next run; Linux's PR_SET_PDEATHSIG (elsewhere it ends at its next read of stdin)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     framework, threads = argv[0], int(argv[1])
     # Ctrl-C reaches the whole process group: the parent stops the run and ends its workers itself, so that
     # an interrupted case is not recorded as a worker that died.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     _pin_threads(threads)
     from sciad import frameworks
 
