@@ -73,12 +73,23 @@ def default_mode(framework: str) -> str:
     return mode(framework).name
 
 
-def transform(problem, transform: str, framework: str, mode: str | None = None):
+def transform(problem, transform: str, framework: str, mode: str | None = None, devices: int | None = None):
     """`problem`'s `transform` (see sciad.transforms) in `framework`, in `mode` (default: `default_mode`).
 
     `problem` is a registered name (`sciad list`) or a `Problem` record.
+
+    `devices=N` shards it over N devices where `sciad.sharding.SHARDINGS` gives it a sharded form (vmap's
+    batch, per_sample_grad's rows, a data mean's grad); any other transform is refused in one sentence.
+    JAX runs it on a mesh of the first N devices (`jax.devices()`; on a CPU, simulate them with
+    `XLA_FLAGS=--xla_force_host_platform_device_count=N` set before JAX is imported). torch: build and call
+    it on every rank of an initialised process group of N ranks (launched by `torchrun`, or by
+    `sciad.sharding.spawn`), each rank passing the same global inputs and getting the whole result.
     """
     from . import registry, transforms
 
     spec = registry.get(problem) if isinstance(problem, str) else problem
+    if devices is not None:
+        from . import sharding
+
+        return sharding.build(spec, transform, framework, mode, devices)
     return transforms.build(spec, transform, framework, mode)

@@ -42,6 +42,8 @@ def cmd_check(options) -> int:
     for dtype in dtypes:
         choose("dtype", dtype, DTYPES)
     if options.devices is not None:
+        if options.device not in (None, "cpu"):
+            raise SciadError("--devices runs on simulated CPU devices (JAX) and gloo ranks (torch); it takes no --device")
         return _check_devices(specs, frameworks, dtypes, options.devices)
     device = _device_preflight(options.device or "cpu", frameworks)
     cells = parity.cells(specs, frameworks, dtypes, device)

@@ -1,0 +1,230 @@
+"""Across devices (`sciad.sharding`): sharded transforms equal one device, JAX-sharded equals
+torch-distributed, and the N× trap of data-parallel gradients is caught by the parity check.
+
+JAX runs in a subprocess that simulates 4 CPU devices (XLA_FLAGS set before JAX is imported); torch runs on
+2 gloo ranks started by spawn. Each runs once for the module (a fixture), computing every job and the
+planted traps; the tests read its outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import sciad
+from sciad import checks, registry, sharding
+from sciad.trees import tree_map
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+JAX_DEVICES, TORCH_RANKS = 4, 2
+
+# float64: vmap over a batch (hmc's chains, lennard_jones' configurations), per-sample gradients over data
+# rows, and data-mean gradients of a replicated parameter (a vector, and mlp_ensemble's dict of arrays).
+JOBS = [
+    ("logistic_regression", "float64", "grad"),
+    ("logistic_regression", "float64", "value_and_grad"),
+    ("logistic_regression", "float64", "per_sample_grad"),
+    ("mlp_ensemble", "float64", "grad"),
+    ("mlp_ensemble", "float64", "per_sample_grad"),
+    ("lennard_jones", "float64", "vmap"),
+    ("hmc", "float64", "vmap"),
+    # Differentiates in its replicated collocation points inside the vmapped gradient: summed over the
+    # devices (relative error 1.0) if the per-device transforms ran with shard_map's check_vma.
+    ("pinn_poisson", "float64", "vmap"),
+]
+TRAP_JOBS = [("logistic_regression", "float64", "grad"), ("mlp_ensemble", "float64", "grad")]
+
+
+# -- the planted N× traps (module-level: the JAX worker and the torch ranks import them) ---------------
+
+
+def ddp_habit_in_shard_map(plan, fw, fn):
+    """JAX, written as DDP would be: each device's gradient of its own rows, then `pmean`. Inside
+    shard_map the gradient of the replicated y is already summed over the devices, so this is N×."""
+    import jax
+
+    local = plan.record.build(fw, fn, plan.spec)
+    return lambda y, args: jax.tree.map(lambda g: jax.lax.pmean(g, "data"), local(y, args))
+
+
+def all_reduce_twice(out, world):
+    """torch: the averaged gradient all-reduced again (an extra all_reduce after DDP's own): N×."""
+    import torch.distributed as dist
+
+    from sciad.frameworks import torch_distributed
+
+    def again(t):
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+        return t
+
+    return tree_map(again, torch_distributed.all_reduce_mean(out, world))
+
+
+def jax_worker(path: str) -> None:
+    """In a process that sees JAX_DEVICES CPU devices: the jobs, the trap, and what JAX refuses."""
+    import jax
+
+    out = {
+        "devices": len(jax.devices()),
+        "jobs": sharding.compute("jax", JOBS, JAX_DEVICES),
+        "trap": sharding.compute("jax", TRAP_JOBS, JAX_DEVICES, local=ddp_habit_in_shard_map),
+    }
+    spec = registry.get("lennard_jones")
+    y, args = sharding.inputs(spec, "vmap", "float64", JAX_DEVICES)
+    gradients = sciad.transform(spec, "vmap", "jax", devices=JAX_DEVICES)(y, args)
+    out["placed_on"] = len(gradients.sharding.device_set)
+    for name, call in {
+        "too_many": lambda: sciad.transform(spec, "vmap", "jax", devices=2 * JAX_DEVICES),
+        "uneven": lambda: sciad.transform(spec, "vmap", "jax", devices=JAX_DEVICES)(y[:3], args),
+    }.items():
+        try:
+            call()
+            out[name] = ""
+        except sciad.SciadError as exc:
+            out[name] = str(exc)
+    with open(path, "wb") as f:
+        pickle.dump(out, f)
+
+
+def torch_worker():
+    """On every rank: the jobs and the trap; rank 0's outputs come back."""
+    import torch.distributed as dist
+
+    return {
+        "world": dist.get_world_size(),
+        "jobs": sharding.compute("torch", JOBS, TORCH_RANKS),
+        "trap": sharding.compute("torch", TRAP_JOBS, TORCH_RANKS, combine=all_reduce_twice),
+    }
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The JAX worker (a subprocess) runs while the torch ranks do: the two overlap on the CPU."""
+    path = tmp_path_factory.mktemp("jax") / "out.pkl"
+    code = f"import tests.test_sharding as t; t.jax_worker({str(path)!r})"
+    env = sharding.with_host_devices(os.environ, JAX_DEVICES)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        torch_run = sharding.spawn(torch_worker, TORCH_RANKS)
+        _, stderr = worker.communicate(timeout=300)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0, stderr[-3000:]
+    with open(path, "rb") as f:
+        return {"jax": pickle.load(f), "torch": torch_run}
+
+
+@pytest.fixture(scope="module")
+def jax_run(runs):
+    return runs["jax"]
+
+
+def _outputs(got, key):
+    assert "error" not in got[key], got[key]["error"]
+    return got[key]["one"], got[key]["sharded"]
+
+
+@pytest.mark.parametrize("framework", ["jax", "torch"])
+def test_sharded_equals_one_device_to_1e_12(runs, framework):
+    """vmap, per-sample and data-mean gradients, replicated parameters included, on 4 JAX devices and 2 torch ranks."""
+    run = runs[framework]
+    assert run.get("devices", JAX_DEVICES) == JAX_DEVICES and run.get("world", TORCH_RANKS) == TORCH_RANKS
+    errors = {key: checks.error(*_outputs(run["jobs"], key)) for key in JOBS}
+    assert max(errors.values()) <= sharding.SAME_MATHS_FLOAT64, errors
+    for key in JOBS:  # nothing trivially equal: every output has nonzero entries
+        assert any(np.abs(part).max() > 0 for part in run["jobs"][key]["sharded"].values()), key
+
+
+def test_jax_sharded_equals_torch_distributed(runs):
+    errors = {}
+    for key in JOBS:
+        jax_sharded, torch_distributed = _outputs(runs["jax"]["jobs"], key)[1], _outputs(runs["torch"]["jobs"], key)[1]
+        errors[key] = checks.error(jax_sharded, torch_distributed)
+        assert errors[key] <= registry.get(key[0]).tolerance["float64"], (key, errors[key])
+
+
+@pytest.mark.parametrize("framework, devices", [("jax", JAX_DEVICES), ("torch", TORCH_RANKS)])
+def test_planted_n_times_trap_is_caught(runs, framework, devices):
+    """A second reduction of an already-reduced gradient scales it by the device count; the parity check
+    (the metric against the problem's tolerance) fails it, and the correct combination passes."""
+    run = runs[framework]
+    for key in TRAP_JOBS:
+        tolerance = registry.get(key[0]).tolerance["float64"]
+        one, correct = _outputs(run["jobs"], key)
+        _, trapped = _outputs(run["trap"], key)
+        assert checks.error(one, correct) <= tolerance
+        assert checks.error(one, trapped) > tolerance, key
+        for part in one:
+            np.testing.assert_allclose(trapped[part], devices * one[part], rtol=1e-12, atol=1e-15)
+
+
+def test_jax_results_live_on_every_device_and_bad_counts_are_one_sentence(jax_run):
+    assert jax_run["placed_on"] == JAX_DEVICES
+    assert jax_run["too_many"].startswith(f"devices={2 * JAX_DEVICES} was asked for, but JAX sees {JAX_DEVICES} cpu device(s)")
+    assert "y's batch axis has length 3, which 4 devices cannot split evenly" in jax_run["uneven"]
+
+
+@pytest.mark.parametrize(
+    "problem, transform, message",
+    [
+        (
+            "logistic_regression",
+            "hessian",
+            "transform 'hessian' of problem 'logistic_regression' has no sharded form; transforms that shard",
+        ),
+        ("lennard_jones", "grad", "has no sharded form: the problem declares no data rows (per_sample)"),
+        ("mlp_ensemble", "train", "transform 'train' of problem 'mlp_ensemble' has no sharded form"),
+    ],
+)
+def test_a_transform_without_a_sharded_form_is_refused_in_one_sentence(problem, transform, message):
+    with pytest.raises(sciad.SciadError) as caught:
+        sharding.plan(registry.get(problem), transform, 2)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_every_data_mean_declaration_names_a_problem_with_per_sample_rows():
+    for name in sharding.DATA_MEANS:
+        assert registry.get(name).per_sample is not None, name
+    for record in sharding.TABLE:
+        assert record.transform in sciad.transforms.TRANSFORMS
+
+
+def test_torch_outside_a_process_group_is_one_sentence():
+    with pytest.raises(sciad.SciadError, match="runs on every rank of an initialised process group"):
+        sciad.transform("logistic_regression", "grad", "torch", devices=2)
+
+
+def _sciad(*argv):
+    return subprocess.run([sys.executable, "-m", "sciad.cli", *argv], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_check_devices_runs_jax_on_simulated_devices():
+    result = _sciad("check", "--devices", "2", "--problem", "logistic_regression", "--framework", "jax", "--dtype", "float64")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "logistic_regression-jax-float64-grad-devices2 " in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "4 passed, 0 failed"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--devices", "3", "--problem", "logistic_regression"],
+            "args['X']'s rows has length 32, which 3 devices cannot split evenly",
+        ),
+        (["--devices", "0", "--problem", "logistic_regression"], "--devices 0 is not accepted; a positive integer is"),
+        (["--devices", "2", "--problem", "rosenbrock"], "no transform of rosenbrock has a sharded form"),
+    ],
+)
+def test_check_devices_bad_input_exits_2_with_one_sentence(argv, message):
+    result = _sciad("check", *argv)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
