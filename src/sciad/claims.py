@@ -23,6 +23,7 @@ import math
 import os
 import pathlib
 import statistics
+import textwrap
 
 import numpy as np
 
@@ -651,7 +652,7 @@ def plot(claim: Claim, measured: list[Measured], path: pathlib.Path) -> bool:
     shown = [m for m in measured if m.point is not None]
     if not shown:
         return False
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(shown) + 1.6))
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(shown) + 1.9))
     ys = np.arange(len(shown))
     colours = {HOLDS: "tab:green", FAILS: "tab:red", UNDECIDED: "tab:gray"}
     for y, m in zip(ys, shown):
@@ -668,7 +669,7 @@ def plot(claim: Claim, measured: list[Measured], path: pathlib.Path) -> bool:
     ax.set_yticks(ys, [m.comparison.label for m in shown], fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel(f"ratio (threshold {claim.threshold:g}; 95 % bootstrap interval; hollow: not deciding)", fontsize=8)
-    ax.set_title(f"claim {claim.number}: {claim.text}", fontsize=9)
+    ax.set_title(textwrap.fill(f"claim {claim.number}: {claim.text}", 90), fontsize=9)
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
