@@ -16,12 +16,14 @@ class Scheme(NamedTuple):
     a tensor on the state's dtype and device (one matrix-vector product), built once rather than per step."""
 
     nodes: tuple[float, ...]  # c₂ … c_s
-    sums: tuple[tuple[tuple[int, ...], float | torch.Tensor | tuple[()]], ...]  # stage inputs 2 … s, then the solution
+    sums: tuple[tuple[tuple[int, ...], float | torch.Tensor | None], ...]  # stage inputs 2 … s, then the solution
 
 
 def scheme(tableau, like: torch.Tensor) -> Scheme:
     def weights(values):
-        return values[0] if len(values) == 1 else torch.tensor(values, dtype=like.dtype, device=like.device) if values else ()
+        if len(values) < 2:
+            return values[0] if values else None
+        return torch.tensor(values, dtype=like.dtype, device=like.device)
 
     return Scheme(tableau.c[: tableau.stages - 1], tuple((stages, weights(values)) for stages, values in tableau.sums()))
 

@@ -116,9 +116,13 @@ def _solve(framework, tableau, steps, dt=None, scan_stages=False, save_every=Non
     return sciad.to_numpy(rk.integrate(increment, u0, dt, steps, matrix, scheme(tableau, u0), save_every=save_every))
 
 
+# Heun's method behind a stage that nothing reads: an all-zero row of A and zero weights exercise the
+# steppers' skipping of zero terms.
+PADDED_HEUN = ButcherTableau("padded Heun", order=2, c=(0.0, 1.0), a_lower=((0.0,), (0.0, 1.0)), b_sol=(0.0, 0.5, 0.5))
+
 # (tableau, steps of the coarser solve): errors far above roundoff, in the asymptotic range (Tsit5 nears
 # it late: its stability polynomial matches e^z closely beyond degree 5).
-CONVERGENCE = [(EULER, 256), (RK4, 16), (THREE_EIGHTHS, 16), (TSIT5, 32)]
+CONVERGENCE = [(EULER, 256), (PADDED_HEUN, 64), (RK4, 16), (THREE_EIGHTHS, 16), (TSIT5, 32)]
 
 
 @pytest.mark.parametrize("scan_stages", [False, True], ids=["unrolled", "scanned"])
@@ -145,6 +149,6 @@ def test_saved_states_are_the_states_of_shorter_solves(framework, tableau):
 
 def test_jax_and_torch_steppers_agree(framework):
     # Both frameworks' steps, and the JAX stage scan, give one discrete map: equal to roundoff.
-    for tableau in _stepping.TABLEAUS:
+    for tableau in (*_stepping.TABLEAUS, PADDED_HEUN):
         ours = _solve(framework, tableau, 10)
         assert np.allclose(ours, _solve("jax", tableau, 10, scan_stages=True), rtol=0, atol=1e-14)
