@@ -12,7 +12,7 @@ quasi-steady value √(k₁/k₂) ≈ 4·10⁻⁵ within ~10⁻³ s while y₁ d
 fast eigenvalue, about −(2k₂y₂ + k₃y₃) ~ −10³…−10⁴, makes every explicit method useless. The three
 right-hand sides sum to zero, so y₁ + y₂ + y₃ = 1 for all t.
 
-Design. The catalogue asks for diffrax's adaptive Kvaerno5 on the JAX side and a fixed-step implicit
+Design. The natural choices are diffrax's adaptive Kvaerno5 on the JAX side and a fixed-step implicit
 scheme on the torch side. Those are different discretisations, which would make the JAX-vs-torch cells
 a comparison of two solvers' errors (~10⁻² at the small size) rather than a parity check. Instead both
 frameworks' `solve` compute the same fixed-step scheme below, so the cross cells hold to roundoff (the
@@ -74,7 +74,7 @@ Functions:
     objective(y, args)  = mean over the T×3 entries of ((U − observations) / s)²,  s = max over time of
                           the observations per species, so the tiny y₂ weighs as much as y₁ and y₃
     rhs(y, args)        → f(observations, k), (T, 3): the rates at the observed states (jacfwd of it is
-                          the catalogue's "jacfwd of the right-hand side")
+                          the transform `jacfwd_rhs`, the Jacobian of the right-hand side)
 
 Layout: y = log k (3,); args = {u0 (3,), save_times (T,), observations (T, 3), t_first: float,
 t_end: float, intervals: int, save_every: int, newton: int}. `save_times` must be the schedule's save
