@@ -14,6 +14,22 @@ from ..transforms import supported
 # framework and mode, float64 — a few minutes on a 2-core CPU. "full" is every problem and transform in
 # both dtypes; "gpu" is "full" in float32 first (what a GPU is for) and float64.
 FOUNDATION = ("rosenbrock", "logistic_regression", "lennard_jones", "nbody", "lotka_volterra")
+# "gpu-quick" fits a short GPU slot: the problems that matter on an accelerator, each with its value, gradient and
+# one higher-order transform, in the mode each framework's users would reach for first (and torch's compiled one).
+GPU_QUICK = {
+    "nbody": ("value", "grad", "jvp"),
+    "lennard_jones": ("value", "grad", "hvp_fwd_rev"),
+    "heat_inverse": ("value", "grad", "hvp_fwd_rev"),
+    "burgers_spectral": ("value", "grad", "jvp"),
+    "neural_ode": ("value", "grad", "jvp"),
+    "hmc": ("value", "grad", "hvp_fwd_rev"),
+    "gmm": ("value", "grad", "hvp_fwd_rev"),
+    "lse": ("value", "grad", "hvp_fwd_rev"),
+    "bundle_adjustment": ("value", "grad", "jvp"),
+    "mlp_ensemble": ("value", "grad", "vmap"),
+}
+GPU_QUICK_MODES = (("jax", "jit"), ("torch", "eager"), ("torch", "compile"))
+
 SUITES = {
     "quick": {
         "problem": FOUNDATION,
@@ -25,6 +41,14 @@ SUITES = {
     },
     "full": {"size": ("bench",), "dtype": ("float64", "float32"), "min_time": 0.5, "timeout": 300.0},
     "gpu": {"size": ("bench",), "dtype": ("float32", "float64"), "min_time": 0.5, "timeout": 300.0},
+    "gpu-quick": {
+        "problem": tuple(GPU_QUICK),
+        "size": ("bench",),
+        "dtype": ("float32", "float64"),
+        "min_time": 0.1,
+        "timeout": 60.0,
+        "keep": lambda case: case.transform in GPU_QUICK[case.problem] and (case.framework, case.mode) in GPU_QUICK_MODES,
+    },
 }
 
 

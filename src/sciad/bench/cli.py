@@ -65,6 +65,14 @@ def add_commands(sub) -> None:
         "--threads", type=int, default=None, metavar="N", help="CPU threads for each framework (default: all cores)"
     )
     bench.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds the whole run may take: no case starts after it, the case running then is recorded as cut_off, "
+        "and --resume runs the rest",
+    )
+    bench.add_argument(
         "--timeout",
         type=float,
         default=None,
@@ -105,6 +113,8 @@ def cmd_bench(options) -> int:
         devices=pick["device"] or ("auto",),
         sweep=options.sweep,
     )
+    if "keep" in suite and not given.get("transform") and not given.get("mode"):
+        cases = [case for case in cases if suite["keep"](case)]  # a suite's per-problem choice of transforms and modes
     if not cases:
         raise SciadError("these options select no benchmark case; `sciad list` shows each problem's transforms and sizes")
     for name, low in (("--min-runs", options.min_runs), ("--max-runs", options.max_runs), ("--threads", options.threads)):
@@ -134,6 +144,7 @@ def cmd_bench(options) -> int:
         resume=options.resume,
         retry_failed=options.retry_failed,
         mixed_settings=options.allow_mixed_settings,
+        budget=options.budget,
         header=f"{len(cases)} cases ({suite_name or 'custom'} suite) → {out}; {threads} threads per framework; "
         f"min {run_options['min_runs']} runs and {run_options['min_time']:g} s per case, timeout {timeout:g} s",
     )
@@ -167,6 +178,8 @@ def _check_options(options) -> None:
         )
     if options.min_time is not None and not (math.isfinite(options.min_time) and options.min_time >= 0):
         raise SciadError(f"--min-time {options.min_time:g} is not accepted; a finite number of seconds, 0 or more, is")
+    if options.budget is not None and not (math.isfinite(options.budget) and options.budget > 0):
+        raise SciadError(f"--budget {options.budget:g} is not accepted; a finite number of seconds above 0 is")
     if options.timeout is not None and not (math.isfinite(options.timeout) and options.timeout > 0):
         raise SciadError(f"--timeout {options.timeout:g} is not accepted; a finite number of seconds above 0 is")
     if options.min_runs >= 1 and options.max_runs >= 1 and options.max_runs < options.min_runs:

@@ -63,6 +63,7 @@ SIDE_SUFFIXES = (LOCK_SUFFIX, CORRUPT_SUFFIX, LOG_SUFFIX)
 
 KEY_FIELDS = ("problem", "transform", "framework", "mode", "size", "dtype", "device")
 RETRIED = ("error", "timeout")  # the statuses `--retry-failed` measures again
+CUT_OFF = "cut_off"  # a case the run's --budget ended: every --resume measures it again
 # The settings that decide a case's timing, recorded on each case (`settings`) and compared on resume.
 SETTINGS = ("threads", "min_runs", "max_runs", "min_time", "timeout")
 OPTION_NAMES = {name: "--" + name.replace("_", "-") for name in SETTINGS}

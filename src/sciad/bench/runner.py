@@ -12,6 +12,7 @@ import threading
 import time
 
 from ..errors import SciadError
+from ..frameworks import use_local_inductor_cache
 from . import results
 from .cases import Case
 from .worker import MARK
@@ -21,9 +22,9 @@ class Worker:
     """A worker subprocess for one framework, answering one case at a time with a time limit."""
 
     def __init__(self, framework: str, threads: int, log: pathlib.Path):
+        use_local_inductor_cache()  # in this process's environment, which the worker inherits
         env = dict(os.environ)
         env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX must not grab the GPU's memory up front
-        env.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.abspath(os.path.join(".cache", "inductor")))
         env["PYTHONUNBUFFERED"] = "1"
         self.framework = framework
         try:
@@ -102,6 +103,7 @@ def run(
     retry_failed: bool = False,
     mixed_settings: bool = False,
     header: str = "",
+    budget: float | None = None,
 ) -> list[dict]:
     """Run the `cases` that `out` lacks, appending one record each; return this run's records.
 
@@ -117,8 +119,10 @@ def run(
         "min_time": options["min_time"],
         "timeout": timeout,
     }
-    environment = results.environment(threads, dict(options, timeout=timeout))
+    environment = results.environment(threads, dict(options, timeout=timeout, budget=budget))
     finished: list[dict] = []
+    preflight(cases, threads, results.side_file(out, results.LOG_SUFFIX))
+    deadline = None if budget is None else time.monotonic() + budget
     with results.ResultsFile(out, resume=resume) as file:
         for note in file.notes:
             console.print(note, markup=False, soft_wrap=True)
@@ -133,7 +137,7 @@ def run(
             line, record = last.get(case.key, (None, None))
             if record is None:
                 todo.append(case)
-            elif retry_failed and record["status"] in results.RETRIED:
+            elif (retry_failed and record["status"] in results.RETRIED) or record["status"] == results.CUT_OFF:
                 todo.append(case)
                 supersedes[case.key] = {"line": line, "status": record["status"], "error": record.get("error")}
         file.write(dict(environment, resumed=bool(last), cases_planned=len(todo), cases_retried=len(supersedes)))
@@ -142,7 +146,7 @@ def run(
             retried = f" ({len(supersedes)} failed before, run again)" if supersedes else ""
             console.print(header + done + retried, markup=False, soft_wrap=True)
         try:
-            _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console)
+            _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console, deadline)
         except KeyboardInterrupt:
             console.print(
                 f"interrupted: the {len(finished)} cases this run finished are in {out}; --resume runs the rest", soft_wrap=True
@@ -151,7 +155,23 @@ def run(
     return finished
 
 
-def _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console) -> None:
+def preflight(cases, threads: int, log: pathlib.Path) -> None:
+    """Refuse, before anything is measured or written, a `cuda` case whose framework sees no GPU: each such
+    framework's worker starts once and reports its devices in its hello."""
+    for framework in dict.fromkeys(c.framework for c in cases if c.device == "cuda"):
+        worker = Worker(framework, threads, log)
+        try:
+            devices = worker.hello.get("devices", [])
+        finally:
+            worker.close()
+        if not any(device.startswith(("cuda", "gpu")) for device in devices):
+            raise SciadError(
+                f"device 'cuda' was asked for, but {framework} sees no GPU (its devices: {', '.join(devices) or 'none'}); "
+                "choose --device cpu, or name the frameworks that have one with --framework"
+            )
+
+
+def _run_all(todo, file, finished, supersedes, threads, options, settings, timeout, console, deadline=None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     columns = (
@@ -171,8 +191,15 @@ def _run_all(todo, file, finished, supersedes, threads, options, settings, timeo
             # One framework at a time: its worker holds the device alone.
             for framework in dict.fromkeys(case.framework for case in todo):
                 for case in (c for c in todo if c.framework == framework):
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        progress.update(task, description=f"--budget spent: {len(todo) - len(finished)} cases left for --resume")
+                        return
                     progress.update(task, description=case.id)
-                    record = _run_one(workers, hellos, case, threads, options, timeout, log)
+                    record = _run_one(workers, hellos, case, threads, options, min(timeout, left or timeout), log)
+                    if left is not None and left < timeout and record["status"] == "timeout":
+                        # Cut off by the run's budget, not by its own timeout: --resume runs it again.
+                        record.update(status=results.CUT_OFF, error=f"cut off by the run's --budget after {left:.3g} s")
                     record["settings"] = settings
                     if case.key in supersedes:
                         record["supersedes"] = supersedes[case.key]

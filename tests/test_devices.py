@@ -1,0 +1,104 @@
+"""Device code paths that run without a GPU: refusals before anything runs, the device reaching conversion and
+parity, known failures scoped by device and version, and the GPU script's refusal."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from sciad import parity, registry
+from sciad.spec import KnownFailure
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _cli(*argv, timeout=300):
+    return subprocess.run([sys.executable, "-m", "sciad", *argv], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+@pytest.mark.parametrize(
+    "command", [["check", "--problem", "rosenbrock"], ["bench", "--problem", "rosenbrock", "--out", "{tmp}/r.jsonl"]]
+)
+def test_cuda_without_a_gpu_is_one_line_and_exit_2(command, tmp_path):
+    if _has_cuda():
+        pytest.skip("this host has a GPU")
+    result = _cli(*[part.format(tmp=tmp_path) for part in command], "--device", "cuda")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "device 'cuda' was asked for, but" in result.stderr and "sees no GPU" in result.stderr
+    assert not (tmp_path / "r.jsonl").exists()  # refused before anything was written
+
+
+def test_python_m_sciad_lists_the_problems():
+    result = _cli("list")
+    assert result.returncode == 0 and "rosenbrock" in result.stdout
+
+
+def test_the_gpu_script_refuses_without_a_gpu(tmp_path):
+    if _nvidia_smi() and subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0:
+        pytest.skip("this host has a GPU")
+    result = subprocess.run(["bash", str(ROOT / "benchmarks/gpu/run.sh"), str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "benchmarks/gpu/run.sh: no GPU on this host (nvidia-smi lists none); run it on a GPU host"
+    assert not (tmp_path / "out").exists()
+
+
+def _nvidia_smi() -> bool:
+    return any((pathlib.Path(p) / "nvidia-smi").exists() for p in os.environ.get("PATH", "").split(os.pathsep))
+
+
+def test_the_device_reaches_the_cells_and_their_conversion():
+    spec = registry.get("rosenbrock")
+    cells = parity.cells([spec], ("jax", "torch"), ("float64",), device="cuda")
+    assert cells and all(cell.device == "cuda" and cell.id.endswith("-cuda") for cell in cells)
+    if _has_cuda():
+        pytest.skip("this host has a GPU: the cell would run")
+    result = parity.run(next(cell for cell in cells if cell.framework == "torch"))
+    assert not result.ok and "device 'cuda' was asked for, but torch sees no GPU" in result.message
+
+
+def _installed(package: str) -> str:
+    return importlib.metadata.version(package)
+
+
+@pytest.mark.parametrize(
+    "versions, holds",
+    [
+        (None, True),
+        (f"torch=={_installed('torch')}", True),
+        ("torch>=1", True),
+        ("torch<1", False),
+        ("jax>=1000", False),
+        ("not-a-package-sciad-knows>=1", False),
+    ],
+)
+def test_a_known_failure_holds_only_in_its_version_range(versions, holds):
+    failure = KnownFailure("torch", "grad", "upstream reason", versions=versions)
+    assert failure.matches("torch", "grad", "eager") is holds
+
+
+def test_a_known_failure_holds_only_on_its_devices():
+    failure = KnownFailure("torch", "grad", "an inductor failure on the CPU", devices=("cpu",))
+    assert failure.matches("torch", "grad", "compile", device="cpu")
+    assert not failure.matches("torch", "grad", "compile", device="cuda")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message", [({"devices": ("tpu",)}, "unknown device 'tpu'"), ({"versions": "torch>>2"}, "requirement")]
+)
+def test_a_known_failure_s_scope_is_validated(kwargs, message):
+    from sciad import SciadError
+
+    with pytest.raises(SciadError, match=message):
+        KnownFailure("torch", "grad", "reason", **kwargs)
