@@ -1,15 +1,14 @@
-"""Suite-wide settings: a project-local inductor cache, Hypothesis profiles, framework fixtures."""
+"""Suite-wide settings: Hypothesis profiles, framework fixtures, and whole problems per xdist worker."""
 
 from __future__ import annotations
 
 import os
-import pathlib
 
-# The default inductor cache under /tmp is shared with other processes on the machine.
-os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(pathlib.Path(__file__).resolve().parent.parent / ".cache" / "inductor"))
+import pytest
+from hypothesis import HealthCheck, settings
 
-import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings  # noqa: E402
+# torch.compile's cache is chosen in one place, sciad.frameworks.use_local_inductor_cache, when the torch
+# adapter loads: .cache/inductor under the directory pytest runs in.
 
 # deadline=None: the first example of a property pays JIT compilation. The `framework` fixture is
 # function-scoped but constant across examples, so Hypothesis may reuse it. Few examples per property keep
