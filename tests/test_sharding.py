@@ -103,10 +103,9 @@ def torch_worker():
     }
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def _run_both(directory: pathlib.Path) -> dict:
     """The JAX worker (a subprocess) runs while the torch ranks do: the two overlap on the CPU."""
-    path = tmp_path_factory.mktemp("jax") / "out.pkl"
+    path = directory / "jax.pkl"
     code = f"import tests.test_sharding as t; t.jax_worker({str(path)!r})"
     env = sharding.with_host_devices(os.environ, JAX_DEVICES)
     worker = subprocess.Popen(
@@ -121,6 +120,27 @@ def runs(tmp_path_factory):
     assert worker.returncode == 0, stderr[-3000:]
     with open(path, "rb") as f:
         return {"jax": pickle.load(f), "torch": torch_run}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Once per session. Under pytest-xdist the module's tests may land on both workers (with pytest 9,
+    xdist 3.8's loadgroup does not group them), so the first worker computes and the other waits on a lock
+    in the session's shared directory and reads the same outputs."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_both(tmp_path_factory.mktemp("sharding"))
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp().parent  # the session's directory, above each worker's own
+    done = shared / "sharding-runs.pkl"
+    with open(shared / "sharding-runs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            computed = _run_both(tmp_path_factory.mktemp("sharding"))
+            with open(done, "wb") as f:
+                pickle.dump(computed, f)
+        with open(done, "rb") as f:
+            return pickle.load(f)
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +248,9 @@ def test_check_devices_runs_jax_on_simulated_devices():
 def test_check_devices_bad_input_exits_2_with_one_sentence(argv, message):
     result = _sciad("check", *argv)
     assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_importing_sharding_loads_no_framework():
+    code = "import sys, sciad.sharding; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert not loaded & {"problems", "jax", "torch", "equinox", "diffrax", "optax"}
