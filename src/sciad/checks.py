@@ -264,7 +264,10 @@ class Probe:
         return self._directional(self.value, z, w, complex_ok=self.ref.complex_step)
 
     def second(self, v, w) -> float:
-        """wᵀ H v."""
+        """wᵀ H v: from the closed-form Hessian where the reference has one, else a directional derivative of
+        the gradient (by complex step only where the closed-form gradient is complex-safe)."""
+        if self.ref.hessian is not None:
+            return float(w @ (np.asarray(self.ref.hessian(self.y, self.args), np.float64) @ v))
         inner_complex_ok = self.ref.complex_step and self.ref.grad is not None
         return self._directional(lambda z: self.grad_along(w, z), self.x, v, complex_ok=inner_complex_ok)
 
