@@ -287,3 +287,85 @@ def test_the_report_plots_peak_memory_against_the_sweep_and_shows_baselines(tmp_
     assert "| grad_checkpointed | jax jit | XLA buffers | 15.6 KiB | 31.2 KiB | 62.5 KiB | 0.50 |" in text
     assert (tmp_path / "report" / "memory_heat_inverse_float64.png").stat().st_size > 1000
     assert "scipy lsoda" in text and "solve_ivp LSODA" in text
+
+
+# -- the best mode of each framework, named: `sciad bench`'s closing table and `sciad report` ------------------
+
+
+def _best_mode_records():
+    """rosenbrock at bench/float64 with known winners: grad — JAX jit, torch autograd (compile failed);
+    value — JAX eager (faster than jit here), torch compile. A scipy baseline is never a framework's best."""
+    from sciad.names import MODES
+
+    timings = {
+        "grad": {("jax", "jit"): 2e-3, ("jax", "eager"): 5e-3, ("torch", "eager"): 4e-3, ("torch", "autograd"): 1.5e-3},
+        "value": {("jax", "jit"): 3e-3, ("jax", "eager"): 1e-3, ("torch", "eager"): 6e-3, ("torch", "compile"): 2e-3},
+    }
+    records = [{"kind": "environment", "cpu": "test cpu", "threads": 1}]
+    for transform, by_mode in timings.items():
+        for (framework, mode), median in by_mode.items():
+            assert mode in MODES[framework]
+            records.append(
+                dict(
+                    vars(Case("rosenbrock", transform, framework, mode, "bench", "float64", "cpu")),
+                    status="ok",
+                    median_s=median,
+                    first_call_s=1.0,
+                    peak_mem_bytes=0,
+                )
+            )
+    records.append(
+        dict(vars(Case("rosenbrock", "grad", "torch", "compile", "bench", "float64", "cpu")), status="error", error="x")
+    )
+    records.append(
+        dict(
+            vars(Case("rosenbrock", "grad", "scipy", "lsoda", "bench", "float64", "cpu")),
+            status="ok",
+            median_s=1e-6,
+            first_call_s=0,
+        )
+    )
+    return records
+
+
+def test_the_report_names_each_frameworks_best_mode_and_maps_best_against_best(tmp_path):
+    out = tmp_path / "r.jsonl"
+    out.write_text("".join(json.dumps(r) + "\n" for r in _best_mode_records()))
+    run = report.Run(out)
+    problems_, transforms_, grid = report.best_pairs(run, "bench", "float64")
+    assert (problems_, transforms_) == (["rosenbrock"], ["grad", "value"])
+    ((grad, value),) = grid
+    assert grad == pytest.approx((0.75, "jit", "autograd"))
+    assert value == pytest.approx((2.0, "eager", "compile"))
+    text = report.write([out], tmp_path / "report").read_text()
+    assert "| jax best | torch best |" in text
+    assert "| rosenbrock | grad | bench | float64 | 2 ms (jit) | 1.5 ms (autograd) |" in text
+    assert "| rosenbrock | value | bench | float64 | 1 ms (eager) | 2 ms (compile) |" in text
+    assert "the best JAX mode: eager 1, jit 1; the best torch mode: autograd 1, compile 1" in text
+    assert (tmp_path / "report" / "speed_ratio.png").stat().st_size > 1000
+
+
+def test_the_bench_table_names_each_frameworks_best_mode():
+    from rich.console import Console
+
+    from sciad.bench.cli import summarise
+
+    console = Console(record=True, width=400)
+    summarise(console, results.latest(_best_mode_records()))
+    text = console.export_text()
+    assert "jax best" in text and "torch best" in text
+    grad_row = next(line for line in text.splitlines() if " grad " in line)
+    assert "2 ms (jit)" in grad_row and "1.5 ms (autograd)" in grad_row and "error" in grad_row
+    value_row = next(line for line in text.splitlines() if " value " in line)
+    assert "1 ms (eager)" in value_row and "2 ms (compile)" in value_row
+
+
+def test_best_mode_follows_the_mode_table():
+    from sciad.bench.format import best_mode
+    from sciad.names import MODES
+
+    assert best_mode("torch", {}) is None
+    assert best_mode("torch", {mode: None for mode in MODES["torch"]}) is None
+    tie = dict.fromkeys(MODES["torch"], 1.0)
+    assert best_mode("torch", tie) == (MODES["torch"][0], 1.0)  # a tie goes to the table's first (default) mode
+    assert best_mode("jax", {"jit": 2.0, "eager": 1.0, "lsoda": 0.1}) == ("eager", 1.0)  # not a jax mode: ignored

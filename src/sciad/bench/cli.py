@@ -212,24 +212,33 @@ def _check_modes(specs, frameworks, modes) -> None:
 
 
 def summarise(console, records) -> None:
-    """A table of medians: one row per problem/transform/size/dtype, one column per framework and mode."""
+    """A table of medians: one row per problem/transform/size/dtype/device; each framework's best mode, named,
+    then one column per framework and mode."""
     from rich.table import Table
 
+    from .format import best_mode, fmt_best, fmt_time
     from .report import combos
 
     columns = [f"{fw} {mode}" for fw, mode in combos(records)]
+    best = [f"{fw} best" for fw in FRAMEWORKS]
     rows: dict[tuple, dict] = {}
+    medians: dict[tuple, dict] = {}
     for r in records:
-        row = rows.setdefault((r["problem"], r["transform"], r["size"], r["dtype"], r["device"]), {})
+        key = (r["problem"], r["transform"], r["size"], r["dtype"], r["device"])
+        row = rows.setdefault(key, {})
         if r["status"] == "ok":
-            row[f"{r['framework']} {r['mode']}"] = f"{r['median_s'] * 1e3:.3g} ms"
+            row[f"{r['framework']} {r['mode']}"] = fmt_time(r["median_s"])
+            medians.setdefault((key, r["framework"]), {})[r["mode"]] = r["median_s"]
         else:
             row[f"{r['framework']} {r['mode']}"] = f"[yellow]{r['status']}[/yellow]"
-    table = Table(title="median time per call (first call excluded)")
-    for column in ("problem", "transform", "size", "dtype", "device", *columns):
-        table.add_column(column, justify="right" if column in columns else "left")
+    for (key, fw), timed in medians.items():
+        if fw in FRAMEWORKS:
+            rows[key][f"{fw} best"] = fmt_best(best_mode(fw, timed))
+    table = Table(title="median time per call (first call excluded); each framework's best mode named")
+    for column in ("problem", "transform", "size", "dtype", "device", *best, *columns):
+        table.add_column(column, justify="right" if column in columns or column in best else "left")
     for key, row in rows.items():
-        table.add_row(*key, *(row.get(c, "") for c in columns))
+        table.add_row(*key, *(row.get(c, "") for c in (*best, *columns)))
     console.print(table)
 
 

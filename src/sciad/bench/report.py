@@ -14,8 +14,9 @@ from collections import defaultdict
 
 from .. import registry
 from ..errors import SciadError
-from ..names import BASELINE_LIBRARIES, MODE_TABLE, MODES
+from ..names import BASELINE_LIBRARIES, FRAMEWORKS, MODE_TABLE, MODES
 from . import results
+from .format import best_mode, fmt_best, fmt_time, markdown_table
 
 COMBOS = [(fw, mode) for fw, modes in MODES.items() for mode in modes]
 CHEAP_GRADIENT_TARGET = 4.0
@@ -73,21 +74,6 @@ def _all_cases(runs):
     return [r for run in runs for r in run.cases]
 
 
-def _fmt_time(seconds):
-    if seconds is None:
-        return ""
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds * 1e9:.3g} ns"
-
-
-def _table(header, rows) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _plt():
     import matplotlib
 
@@ -117,25 +103,35 @@ def _medians_section(runs) -> str:
         for r in run.cases:
             status[(i, r["problem"], r["transform"], r["size"], r["dtype"], r["framework"], r["mode"])] = r
     columns = combos(_all_cases(runs))
-    header = ["problem", "transform", "size", "dtype"] + [
-        f"{fw} {mode}" + (f" [{i + 1}]" if len(runs) > 1 else "") for fw, mode in columns for i in range(len(runs))
-    ]
+    tag = [f" [{i + 1}]" if len(runs) > 1 else "" for i in range(len(runs))]
+    header = ["problem", "transform", "size", "dtype"]
+    header += [f"{fw} best" + tag[i] for fw in FRAMEWORKS for i in range(len(runs))]
+    header += [f"{fw} {mode}" + tag[i] for fw, mode in columns for i in range(len(runs))]
     rows = []
     for key in keys:
         row = list(key)
+        for fw in FRAMEWORKS:
+            for i in range(len(runs)):
+                medians = {mode: _ok_median(status.get((i, *key, fw, mode))) for mode in MODES[fw]}
+                row.append(fmt_best(best_mode(fw, medians)))
         for fw, mode in columns:
             for i in range(len(runs)):
                 r = status.get((i, *key, fw, mode))
-                row.append("" if r is None else _fmt_time(r["median_s"]) if r["status"] == "ok" else f"*{r['status']}*")
+                row.append("" if r is None else fmt_time(r["median_s"]) if r["status"] == "ok" else f"*{r['status']}*")
         rows.append(row)
     legend = "" if len(runs) == 1 else "\n\n" + "; ".join(f"[{i + 1}] = {run.label}" for i, run in enumerate(runs))
     return (
-        "## Median time per call\n\nFirst call (trace + compile) excluded; the device waited on after every call."
+        "## Median time per call\n\nFirst call (trace + compile) excluded; the device waited on after every call. "
+        "Each framework's best column is its fastest mode for that case, named."
         + _baseline_legend(runs)
         + legend
         + "\n\n"
-        + _table(header, rows)
+        + markdown_table(header, rows)
     )
+
+
+def _ok_median(record):
+    return record["median_s"] if record is not None and record["status"] == "ok" else None
 
 
 def _problems_notes():
@@ -186,55 +182,77 @@ def _cheap_gradient(runs, out: pathlib.Path) -> str:
     return (
         "## Cheap-gradient ratio\n\nReverse mode should cost a small constant times the function "
         f"(target ≤ {CHEAP_GRADIENT_TARGET:g} in the compiled modes).\n\n![cheap-gradient ratio](cheap_gradient.png)\n\n"
-        + _table(header, rows)
+        + markdown_table(header, rows)
     )
+
+
+def best_pairs(run: Run, size: str, dtype: str) -> tuple[list[str], list[str], list[list]]:
+    """(problems, transforms, grid) for the JAX-against-torch map: each cell (torch best ÷ JAX best, JAX's
+    best mode, torch's best mode), or None where either framework has no timing. Best: the fastest of the
+    framework's modes in the mode table (`format.best_mode`)."""
+    problems_ = sorted({r["problem"] for r in run.ok()})
+    transforms = sorted({r["transform"] for r in run.ok()})
+    grid = []
+    for problem in problems_:
+        row = []
+        for transform in transforms:
+            best = {
+                fw: best_mode(fw, {m: run.median(problem, transform, fw, m, size, dtype) for m in MODES[fw]}) for fw in FRAMEWORKS
+            }
+            jax, torch = best["jax"], best["torch"]
+            row.append((torch[1] / jax[1], jax[0], torch[0]) if jax and torch else None)
+        grid.append(row)
+    return problems_, transforms, grid
 
 
 def _speed_ratio(runs, out: pathlib.Path) -> str:
     plt = _plt()
-    fig, axes = plt.subplots(1, len(runs), figsize=(8 * len(runs), 6), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(9 * len(runs), 6.5), squeeze=False)
     text = []
     for i, run in enumerate(runs):
         size, dtype = _headline_setting(run)
-        problems_ = sorted({r["problem"] for r in run.ok()})
-        transforms = sorted({r["transform"] for r in run.ok()})
+        problems_, transforms, grid = best_pairs(run, size, dtype)
         if not problems_:
             _no_timings(axes[0][i], run)
             continue
-        grid = []
-        for problem in problems_:
-            row = []
-            for transform in transforms:
-                jax = [run.median(problem, transform, "jax", m, size, dtype) for m in MODES["jax"]]
-                torch = [run.median(problem, transform, "torch", m, size, dtype) for m in MODES["torch"]]
-                jax, torch = [t for t in jax if t], [t for t in torch if t]
-                row.append(min(torch) / min(jax) if jax and torch else float("nan"))
-            grid.append(row)
         ax = axes[0][i]
-        logs = [[math.log2(v) if v == v else float("nan") for v in row] for row in grid]
+        logs = [[math.log2(cell[0]) if cell else float("nan") for cell in row] for row in grid]
         bound = max([abs(v) for row in logs for v in row if v == v] or [1.0])
         image = ax.imshow(logs, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
         ax.set_xticks(range(len(transforms)), transforms, rotation=35, ha="right")
         ax.set_yticks(range(len(problems_)), problems_)
         for r, row in enumerate(grid):
-            for c, value in enumerate(row):
-                if value == value:
-                    ax.text(c, r, f"{value:.2g}", ha="center", va="center", fontsize=7)
-        ax.set_title(f"torch time ÷ JAX time (best mode each), {size} {dtype}\n{run.label}", fontsize=9)
+            for c, cell in enumerate(row):
+                if cell:
+                    ax.text(c, r, f"{cell[0]:.2g}\n{cell[1]}/{cell[2]}", ha="center", va="center", fontsize=5.5)
+        ax.set_title(f"torch time ÷ JAX time (best mode each: JAX/torch), {size} {dtype}\n{run.label}", fontsize=9)
         fig.colorbar(image, ax=ax, label="log2(ratio): blue = JAX faster")
-        finite = [v for row in grid for v in row if v == v]
-        if finite:
+        cells = [cell for row in grid for cell in row if cell]
+        if cells:
+            wins = {
+                fw: ", ".join(f"{mode} {n}" for mode, n in _counts(cell[k] for cell in cells))
+                for k, fw in ((1, "jax"), (2, "torch"))
+            }
             text.append(
-                f"- {run.label}: geometric mean {math.exp(statistics.fmean(math.log(v) for v in finite)):.2f}"
-                f" over {len(finite)} problem × transform pairs (> 1: JAX faster)"
+                f"- {run.label}: geometric mean {math.exp(statistics.fmean(math.log(cell[0]) for cell in cells)):.2f}"
+                f" over {len(cells)} problem × transform pairs (> 1: JAX faster); the best JAX mode: {wins['jax']}; "
+                f"the best torch mode: {wins['torch']}"
             )
     fig.tight_layout()
     fig.savefig(out / "speed_ratio.png", dpi=110)
     plt.close(fig)
     return (
-        "## JAX against torch\n\nEach cell: the faster torch mode's median ÷ the faster JAX mode's median.\n\n"
-        "![speed ratio](speed_ratio.png)\n\n" + "\n".join(text)
+        "## JAX against torch\n\nEach cell: the fastest torch mode's median ÷ the fastest JAX mode's median, with the "
+        "winning modes beneath it (JAX/torch).\n\n![speed ratio](speed_ratio.png)\n\n" + "\n".join(text)
     )
+
+
+def _counts(modes) -> list[tuple[str, int]]:
+    """How often each mode won, most often first."""
+    counts = defaultdict(int)
+    for mode in modes:
+        counts[mode] += 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _first_call(runs, out: pathlib.Path) -> str:
@@ -263,10 +281,10 @@ def _first_call(runs, out: pathlib.Path) -> str:
             firsts = [r["first_call_s"] for r in run.ok() if (r["framework"], r["mode"]) == (fw, mode)]
             if firsts:
                 rows.append(
-                    [f"{fw} {mode}", _fmt_time(statistics.median(firsts)), _fmt_time(max(firsts))]
+                    [f"{fw} {mode}", fmt_time(statistics.median(firsts)), fmt_time(max(firsts))]
                     + ([run.label] if len(runs) > 1 else [])
                 )
-    return "## First call against steady state\n\n![first call](first_call.png)\n\n" + _table(
+    return "## First call against steady state\n\n![first call](first_call.png)\n\n" + markdown_table(
         ["mode", "median first call", "slowest first call"] + (["run"] if len(runs) > 1 else []), rows
     )
 
@@ -481,7 +499,7 @@ def _memory_vs_size(runs, out: pathlib.Path) -> str:
         fig.savefig(out / name, dpi=100)
         plt.close(fig)
         header = ["transform", "framework mode", "measure"] + [f"{parameter}={v}" for v in values] + ["growth exponent"]
-        sections.append(f"![{problem} memory]({name})\n\n" + _table(header, rows))
+        sections.append(f"![{problem} memory]({name})\n\n" + markdown_table(header, rows))
     return (
         "## Peak memory against size\n\n"
         + _memory_method(runs)
@@ -538,7 +556,7 @@ def _harness(runs) -> str:
         "harness does not wait for results, well above that it adds its own cost. On a loaded host the median of "
         "single calls skips the calls that were preempted while any loop average includes them, so the median ratio "
         "falls below 1 there; the harness's mean ÷ the bare loop (last column) compares like with like.\n\n"
-        + _table(
+        + markdown_table(
             ["run", "cases", "median ratio", "10th percentile", "90th percentile", "cases in [0.97, 1.1]", "median mean ratio"],
             rows,
         )
@@ -572,7 +590,7 @@ def _environment(runs) -> str:
                     f"- `{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}`: "
                     f"**{r['status']}** — {r.get('error') or ''}"
                 )
-    body = _table(["results", "CPU", "GPU", "threads", "versions", "commit", "cases"], rows)
+    body = markdown_table(["results", "CPU", "GPU", "threads", "versions", "commit", "cases"], rows)
     if problems_:
         body += "\n\nCases that did not produce a timing:\n\n" + "\n".join(problems_)
     for i, run in enumerate(runs):
@@ -608,7 +626,7 @@ def _settings_differences(run, name) -> str:
     ]
     return (
         f"\n\n{name}: its cases were measured with different settings (resumed with `--allow-mixed-settings`); "
-        "compare their timings with care:\n\n" + _table([*varying, "cases", "for example"], rows)
+        "compare their timings with care:\n\n" + markdown_table([*varying, "cases", "for example"], rows)
     )
 
 
