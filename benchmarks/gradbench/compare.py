@@ -29,29 +29,39 @@ copy is inside its jitted call, as in GradBench; the mode `jit-device-inputs` ti
 inputs already on the device). sciad's side is `sciad.transform(problem, transform, framework, mode)`'s
 raw function (validated once, on the first call) or, for a vector-valued function GradBench times
 (ode's primal, ba's residual and CSR Jacobian), the implementation's function under `sciad.compile`.
-JAX runs jitted; torch eager and under `torch.compile`. Where GradBench has no tool in one framework
-(lstm and ba: no JAX; ode: no PyTorch), sciad's implementation in that framework is timed in its own
-worker and checked against GradBench's output from the other framework; those rows are marked
-cross-framework (not interleaved with GradBench's calls).
+sciad runs in every mode of its mode table (`sciad.names.MODE_TABLE`: torch.func eager and compiled,
+classic autograd eager and compiled) that can express the function, except those `NOT_TIMED` lists; an
+implementation function is called as written, so only the modes that differentiate by the framework's
+functional transforms apply to it (a classic-autograd mode would time the same call again). Where
+GradBench has no tool in one framework (lstm and ba: no JAX; ode: no PyTorch), sciad's implementation in
+that framework is timed in its own worker and checked against GradBench's output from the other
+framework; those rows are marked cross-framework (not interleaved with GradBench's calls).
 
 One JSON line per (problem, function, size, framework, implementation, mode) follows an environment
-record; the table printed at the end gives ratios GradBench median / sciad median (> 1: sciad faster).
+record (sciad's, `sciad.bench.results.environment`, whose options are the protocol, with GradBench's
+checkout added); the
+table printed at the end gives ratios GradBench median / sciad median (> 1: sciad faster), one column per
+mode and each row's best sciad mode, named.
+
+What is GradBench's own here: its evals and their inputs, its tools and their outputs, and the protocol
+that times GradBench's call and sciad's in one process on the same inputs, alternating. `sciad bench`'s
+runner times one case per request against sciad's reference, so it cannot interleave two implementations
+or check one against the other; its cases name one size or one `param=value`, where GradBench's instances
+set two or three parameters; and ode's primal and ba's functions are not transforms. The environment
+record, the mode table, the time and table formatting and the inductor cache are sciad's.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import gc
 import importlib
-import importlib.metadata
 import json
 import math
 import multiprocessing
 import os
 import pathlib
-import platform
 import queue
 import statistics
 import subprocess
@@ -59,13 +69,17 @@ import sys
 import time
 import traceback
 
-from sciad.bench.results import cpu_model, package_version  # loads neither framework
+from sciad import to_numpy  # these load neither framework
+from sciad.bench import results as sciad_results
+from sciad.bench.format import best_mode, fmt_time, markdown_table, text_table
+from sciad.frameworks import use_local_inductor_cache
+from sciad.names import FRAMEWORKS, MODE_TABLE
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 TOLERANCE = 1e-10
-FRAMEWORKS = ("jax", "torch")
-SCIAD_MODES = {"jax": ("jit",), "torch": ("eager", "compile")}
 GRADBENCH_MODE = {"jax": "jit", "torch": "eager"}
+# sciad's modes not timed against GradBench's tools, with why; every other mode of the mode table is.
+NOT_TIMED = {("jax", "eager"): "GradBench's JAX tools are jitted; JAX op by op is not what they are compared with"}
+SCIAD_MODES = {fw: tuple(m for m in MODE_TABLE if m.framework == fw and (fw, m.name) not in NOT_TIMED) for fw in FRAMEWORKS}
 XLA_ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
@@ -87,7 +101,7 @@ class Eval:
     functions: tuple[Function, ...]
     tools: dict  # framework -> (GradBench module, its prepare function)
     sizes: tuple[dict, ...]  # GradBench's size parameters, in GradBench's names
-    note: str = ""
+    base_size: str = "bench"  # sciad's named size that GradBench's parameters override (its known failures' size)
 
 
 EVALS = {
@@ -140,16 +154,18 @@ EVALS = {
         (Function("objective", "residual", "function"), Function("jacobian", "jacobian_csr", "function")),
         {"torch": ("gradbench.tools.pytorch.ba", "prepare_input")},
         ({"n": 49, "m": 7776, "p": 31843},),  # ba1_n49_m7776_p31843, GradBench's first data file
+        base_size="medium",  # GradBench's replicated form
     ),
 }
 
-# sciad modes not attempted by default (--try-skipped runs them), with what was measured when they were tried.
+# sciad modes not attempted by default (--try-skipped runs them), besides the problem's own known failures
+# (`Problem.known_failures`, at `Eval.base_size`), with what was measured when they were tried.
 SKIPPED = {
-    ("lstm", "torch", "compile"): (
-        "torch.compile of sciad's torch lstm (a Python loop over c - 1 = 1023 characters, unrolled by dynamo) "
-        "fails: after about 20 minutes of compiling the objective at l=2, c=1024, inductor raises "
-        "InductorError: RecursionError: maximum recursion depth exceeded (torch 2.13, 2026-11-22, measured with "
-        "the earlier predict, one multiply-add per gate; not measured again since)"
+    ("lstm", "torch", "autograd_compile"): (
+        "torch.compile of sciad's torch lstm objective (its Python loop over c - 1 = 1023 characters, unrolled by "
+        "dynamo), differentiated by classic autograd: no result within a 120 s cold compile at l=2, c=1024, b=14, "
+        "value or grad (`sciad bench --problem lstm --mode autograd_compile --size bench --timeout 120`, cold inductor "
+        "cache, 2-core CPU shared at load average 3-5, torch 2.13, 2026-12-06)"
     ),
 }
 
@@ -170,19 +186,19 @@ def sciad_inputs(ev: Eval, params: dict, seed: int):
     spec = problems.get(ev.problem)
     if ev.name == "gmm":
         # sciad's gmm draws as GradBench's generator does (m = 0, γ = 1 by default): seed 31337 is GradBench's input.
-        return spec.make_inputs("bench", seed, "float64", K=params["k"], D=params["d"], N=params["n"])
+        return spec.make_inputs(ev.base_size, seed, "float64", K=params["k"], D=params["d"], N=params["n"])
     if ev.name == "kmeans":
-        return spec.make_inputs("bench", seed, "float64", k=params["k"], n=params["n"], d=params["d"])
+        return spec.make_inputs(ev.base_size, seed, "float64", k=params["k"], n=params["n"], d=params["d"])
     if ev.name == "lse":
-        return spec.make_inputs("bench", seed, "float64", n=params["n"])
+        return spec.make_inputs(ev.base_size, seed, "float64", n=params["n"])
     if ev.name == "ode":
-        return spec.make_inputs("bench", seed, "float64", n=params["n"], steps=params["s"])
+        return spec.make_inputs(ev.base_size, seed, "float64", n=params["n"], steps=params["s"])
     if ev.name == "lstm":
-        return spec.make_inputs("bench", seed, "float64", l=params["l"], b=params["b"], c=params["c"])
+        return spec.make_inputs(ev.base_size, seed, "float64", l=params["l"], b=params["b"], c=params["c"])
     if ev.name == "ba":
         # GradBench's form: one camera, point, weight and feature replicated, cyclic observations.
-        y, args = spec.make_inputs("medium", seed, "float64", n=params["n"], m=params["m"], p=params["p"])
-        if "replicated" not in spec.sizes["medium"]:
+        y, args = spec.make_inputs(ev.base_size, seed, "float64", n=params["n"], m=params["m"], p=params["p"])
+        if "replicated" not in spec.sizes[ev.base_size]:
             raise SystemExit("bundle_adjustment's medium size is not GradBench's replicated form any more")
         return y, args
     raise KeyError(ev.name)
@@ -238,9 +254,7 @@ def gradbench_input(ev: Eval, y, args) -> dict:
 def _array(value):
     import numpy as np
 
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
+    return np.asarray(to_numpy(value))
 
 
 def gradbench_parts(ev: Eval, function: str, out, params: dict) -> dict:
@@ -294,8 +308,11 @@ def sciad_parts(ev: Eval, function: str, out, params: dict) -> dict:
 
 
 def compare(ev: Eval, function: str, expected: dict, actual: dict) -> dict:
-    """Per part: elementwise |a−b|/max(1, |a|+|b|) and normwise ‖a−b‖/‖a‖; integers must be equal."""
+    """Per part: elementwise |a−b|/max(1, |a|+|b|) (`sciad.checks.error`) and normwise ‖a−b‖/‖a‖; integers
+    must be equal."""
     import numpy as np
+
+    from sciad.checks import error as elementwise
 
     parts, ok, notes = {}, True, []
     for key, a in expected.items():
@@ -318,8 +335,7 @@ def compare(ev: Eval, function: str, expected: dict, actual: dict) -> dict:
             ok &= equal
             continue
         a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
-        diff = np.abs(a64 - b64)
-        error = float(np.max(diff / np.maximum(1.0, np.abs(a64) + np.abs(b64)))) if diff.size else 0.0
+        error = elementwise({key: a64}, {key: b64})
         scale = float(np.linalg.norm(a64))
         relative = float(np.linalg.norm(a64 - b64)) / scale if scale > 0 else (0.0 if not np.any(b64) else math.inf)
         tolerance, reason = LOOSER.get((ev.name, function, key), (TOLERANCE, ""))
@@ -340,7 +356,6 @@ def _pin(cpu: int) -> None:
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[variable] = "1"
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + XLA_ONE_THREAD).strip()
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(REPO / ".cache" / "inductor"))
 
 
 def _interleave(calls: dict, min_runs: int, min_time: float, chunk_time: float) -> dict:
@@ -393,18 +408,17 @@ def _worker(task: dict, results) -> None:
         if path and path not in sys.path:
             sys.path.append(path)
     framework = task["framework"]
+    import problems
+    import sciad
+    from sciad import frameworks, transforms
+
+    fw = frameworks.load(framework)
+    fw.set_threads(1)
     if framework == "torch":
         import torch
 
-        torch.set_num_threads(1)
         torch.set_num_interop_threads(1)
-        sync = lambda out: out
-    else:
-        import jax
-
-        sync = jax.block_until_ready
-    import problems
-    import sciad
+    sync = fw.sync
 
     ev = EVALS[task["eval"]]
     spec = problems.get(ev.problem)
@@ -460,10 +474,17 @@ def _worker(task: dict, results) -> None:
                     outputs[function.gradbench] = parts
                 checks[key] = compare(ev, function.gradbench, reference, parts)
                 calls[key] = call
-        for mode in SCIAD_MODES[framework]:
-            key = ("sciad", mode)
-            if (ev.name, framework, mode) in SKIPPED and not task["try_skipped"]:
-                skipped.append((key, SKIPPED[(ev.name, framework, mode)]))
+        for record in SCIAD_MODES[framework]:
+            mode, key = record.name, ("sciad", record.name)
+            if function.kind == "function" and record.differentiation != "func":
+                continue  # an implementation function is called as written: the same call as eager or compile
+            if function.kind == "transform" and (reason := transforms.unsupported(spec, function.sciad, record)):
+                skipped.append((key, reason))
+                continue
+            failure = spec.known_failure(framework, function.sciad, mode, ev.base_size)
+            reason = SKIPPED.get((ev.name, framework, mode)) or (failure.reason if failure else None)
+            if reason and not task["try_skipped"]:
+                skipped.append((key, reason))
                 continue
             try:
                 if function.kind == "transform":
@@ -557,29 +578,23 @@ def _gradbench_commit(path: str, given: str | None) -> str:
 
 
 def environment(options) -> dict:
-    return {
-        "kind": "environment",
-        "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "command": " ".join(sys.argv),
-        "gradbench_path": options.gradbench,
-        "gradbench_commit": _gradbench_commit(options.gradbench, options.gradbench_commit),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "pinned_cpu": options.cpu,
-        "threads": 1,
-        "loadavg": os.getloadavg(),
-        "versions": {name: package_version(name) for name in ("sciad", "numpy", "jax", "jaxlib", "torch")},
-        "protocol": {
-            "min_runs": options.min_runs,
-            "min_time_s": options.min_time,
-            "chunk_time_s": options.chunk_time,
-            "tolerance": TOLERANCE,
-            "seed": options.seed,
-            "xla_flags": XLA_ONE_THREAD,
-        },
+    """sciad's environment record (`sciad.bench.results.environment`), with GradBench's checkout and the protocol."""
+    protocol = {
+        "min_runs": options.min_runs,
+        "min_time_s": options.min_time,
+        "chunk_time_s": options.chunk_time,
+        "tolerance": TOLERANCE,
+        "seed": options.seed,
+        "xla_flags": XLA_ONE_THREAD,
+        "timeout_s": options.timeout,
     }
+    return dict(
+        sciad_results.environment(1, protocol),
+        gradbench_path=options.gradbench,
+        gradbench_commit=_gradbench_commit(options.gradbench, options.gradbench_commit),
+        pinned_cpu=options.cpu,
+        loadavg=os.getloadavg(),
+    )
 
 
 def plan(options) -> list[dict]:
@@ -619,7 +634,11 @@ def main(argv=None) -> int:
     parser.add_argument("--chunk-time", type=float, default=0.05)
     parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)), help="the CPU every worker is pinned to")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per worker process")
-    parser.add_argument("--try-skipped", action="store_true", help="also run the modes SKIPPED lists (hours of compiling)")
+    parser.add_argument(
+        "--try-skipped",
+        action="store_true",
+        help="also run the modes SKIPPED and the problems' known failures list (hours of compiling)",
+    )
     parser.add_argument("--table", type=pathlib.Path, help="only print the table of an existing results file")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     options = parser.parse_args(argv)
@@ -633,7 +652,7 @@ def main(argv=None) -> int:
         parser.error(f"{options.gradbench} does not hold GradBench's `gradbench` package (gradbench/wrap.py)")
     if options.deps:
         options.deps = str(pathlib.Path(options.deps).resolve())
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(REPO / ".cache" / "inductor"))
+    use_local_inductor_cache()  # the spawned workers inherit it
 
     records = [environment(options)]
     options.out.parent.mkdir(parents=True, exist_ok=True)
@@ -674,7 +693,7 @@ def main(argv=None) -> int:
                 else:
                     print(
                         f"   {item['function']:<10} {item['implementation']:<9} {item['mode']:<17} {item['status']:<8} "
-                        f"median {_fmt(item.get('median_s'))}  runs {item.get('runs', '-')}  "
+                        f"median {fmt_time(item.get('median_s')) or '-'}  runs {item.get('runs', '-')}  "
                         f"check {item.get('check_error', float('nan')):.1e}",
                         flush=True,
                     )
@@ -692,27 +711,20 @@ def _json_default(value):
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def _fmt(seconds) -> str:
-    if seconds is None:
-        return "-"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.0f} µs"
-
-
 def _size_label(size: dict) -> str:
     return ",".join(f"{key}={value}" for key, value in size.items())
 
 
 def print_table(records: list[dict], markdown: bool = False) -> None:
-    """One row per (problem, function, size, framework): GradBench's median, sciad's per mode, and the ratios
-    GradBench / sciad (> 1: sciad faster); then sciad in the framework GradBench has no tool for, against
-    GradBench's tool in the other framework (cross-framework, not interleaved)."""
-    results = [r for r in records if r.get("kind") == "result"]
+    """One row per (problem, function, size, framework): GradBench's median, sciad's per mode with the ratio
+    GradBench / sciad in brackets (> 1: sciad faster), and the best sciad mode, named, with its ratio; then
+    sciad in the framework GradBench has no tool for, against GradBench's tool in the other framework
+    (cross-framework, not interleaved)."""
+    found = [r for r in records if r.get("kind") == "result"]
+    timed = {(r["framework"], r["mode"]) for r in found if r["implementation"] == "sciad"}
+    modes = list(dict.fromkeys(m.name for m in MODE_TABLE if (m.framework, m.name) in timed))
     groups: dict = {}
-    for r in results:
+    for r in found:
         groups.setdefault((r["eval"], r["function"], json.dumps(r["size"])), []).append(r)
     same, cross = [], []
     for (name, function, size), group in groups.items():
@@ -725,70 +737,37 @@ def print_table(records: list[dict], markdown: bool = False) -> None:
             if not sciad:
                 continue
             base = gradbench.get(framework) or next(iter(gradbench.values()), None)
+            base_s = base.get("median_s") if base else None
             cells = [EVALS[name].problem if name in EVALS else name, function, _size_label(json.loads(size)), framework]
             if framework in gradbench:
-                cells.append(_fmt(base.get("median_s")))
-                cells.append(_fmt(device[framework].get("median_s")) if framework in device else "-")
+                cells += [fmt_time(base_s), fmt_time(device[framework].get("median_s")) if framework in device else "-"]
             else:
                 other = "PyTorch" if base and base["framework"] == "torch" else "JAX"
-                cells.append(f"{_fmt(base.get('median_s'))} ({other})" if base else "-")
-            checks = []
-            for mode in ("eager", "compiled"):
-                r = sciad.get(mode) if mode == "eager" else sciad.get("jit") or sciad.get("compile")
+                cells.append(f"{fmt_time(base_s)} ({other})" if base else "-")
+            checks, medians = [], {}
+            for mode in modes:
+                r = sciad.get(mode)
                 if r is None:
-                    cells += ["-", "-"]
-                    continue
-                if r["status"] != "ok":
-                    cells += [r["status"], "-"]
-                    continue
-                ratio = base["median_s"] / r["median_s"] if base and base.get("median_s") and r.get("median_s") else None
-                cells += [_fmt(r.get("median_s")), f"{ratio:.2f}" if ratio else "-"]
-                checks.append(r["check_error"])
+                    cells.append("")
+                elif r["status"] != "ok" or not r.get("median_s"):
+                    cells.append(r["status"])
+                else:
+                    medians[mode] = r["median_s"]
+                    cells.append(fmt_time(r["median_s"]) + (f" ({base_s / r['median_s']:.2f})" if base_s else ""))
+                    checks.append(r["check_error"])
+            best = best_mode(framework, medians)
+            cells.append("-" if best is None else f"{best[0]}" + (f" {base_s / best[1]:.2f}" if base_s else ""))
             cells.append(f"{max(checks):.0e}" if checks else "-")
             (same if framework in gradbench else cross).append(cells)
-    same_header = [
-        "problem",
-        "function",
-        "size",
-        "framework",
-        "GradBench",
-        "GradBench, inputs on device",
-        "sciad eager",
-        "ratio",
-        "sciad jit / compile",
-        "ratio",
-        "max error",
-    ]
-    cross_header = [
-        "problem",
-        "function",
-        "size",
-        "sciad framework",
-        "GradBench (its framework)",
-        "sciad eager",
-        "ratio",
-        "sciad jit / compile",
-        "ratio",
-        "max error",
-    ]
-    _print_rows(same_header, same, markdown)
+    sciad_columns = [f"sciad {mode}" for mode in modes] + ["best sciad mode, ratio", "max error"]
+    head = ["problem", "function", "size"]
+    render = markdown_table if markdown else text_table
+    print(render([*head, "framework", "GradBench", "GradBench, inputs on device", *sciad_columns], same))
     if cross:
         print()
         print("Cross-framework: sciad where GradBench has no tool in that framework, against GradBench's other tool")
         print()
-        _print_rows(cross_header, cross, markdown)
-
-
-def _print_rows(header: list[str], rows: list[list[str]], markdown: bool) -> None:
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join("---" for _ in header) + "|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-        return
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+        print(render([*head, "sciad framework", "GradBench (its framework)", *sciad_columns], cross))
 
 
 if __name__ == "__main__":
