@@ -29,26 +29,22 @@ copy is inside its jitted call, as in GradBench; the mode `jit-device-inputs` ti
 inputs already on the device). sciad's side is `sciad.transform(problem, transform, framework, mode)`'s
 raw function (validated once, on the first call) or, for a vector-valued function GradBench times
 (ode's primal, ba's residual and CSR Jacobian), the implementation's function under `sciad.compile`.
-sciad runs in every mode of its mode table (`sciad.names.MODE_TABLE`: torch.func eager and compiled,
-classic autograd eager and compiled) that can express the function, except those `NOT_TIMED` lists; an
-implementation function is called as written, so only the modes that differentiate by the framework's
-functional transforms apply to it (a classic-autograd mode would time the same call again). Where
-GradBench has no tool in one framework (lstm and ba: no JAX; ode: no PyTorch), sciad's implementation in
-that framework is timed in its own worker and checked against GradBench's output from the other
-framework; those rows are marked cross-framework (not interleaved with GradBench's calls).
+sciad runs in every mode of its mode table (`sciad.names.MODE_TABLE`) that can express the function,
+but those `NOT_TIMED` lists; an implementation function runs only in the torch.func modes (classic
+autograd would call it the same way). Where GradBench has no tool in one framework (lstm and ba: no JAX;
+ode: no PyTorch), sciad in that framework is timed in its own worker and checked against GradBench's
+output from the other framework: cross-framework rows, not interleaved.
 
-One JSON line per (problem, function, size, framework, implementation, mode) follows an environment
-record (sciad's, `sciad.bench.results.environment`, whose options are the protocol, with GradBench's
-checkout added); the
-table printed at the end gives ratios GradBench median / sciad median (> 1: sciad faster), one column per
-mode and each row's best sciad mode, named.
+One JSON line per (problem, function, size, framework, implementation, mode) follows sciad's environment
+record (`sciad.bench.results.environment`; its options are the protocol, GradBench's checkout added). The
+table gives GradBench median / sciad median per mode (> 1: sciad faster) and each row's best sciad mode.
 
-What is GradBench's own here: its evals and their inputs, its tools and their outputs, and the protocol
-that times GradBench's call and sciad's in one process on the same inputs, alternating. `sciad bench`'s
-runner times one case per request against sciad's reference, so it cannot interleave two implementations
-or check one against the other; its cases name one size or one `param=value`, where GradBench's instances
-set two or three parameters; and ode's primal and ba's functions are not transforms. The environment
-record, the mode table, the time and table formatting and the inductor cache are sciad's.
+Why not `sciad bench`'s runner: it times one case at a time against sciad's reference, so it cannot
+alternate two implementations on the same inputs or check one against the other; its cases take one
+named size or one `param=value`, where GradBench's instances set two or three; ode's primal and ba's
+functions are not transforms. What is GradBench's own stays here: its evals, inputs, tools and output
+layouts, and that protocol. The rest (environment, mode table, known failures, formatting, agreement
+metric, inductor cache) is sciad's.
 """
 
 from __future__ import annotations
