@@ -369,3 +369,42 @@ def test_best_mode_follows_the_mode_table():
     tie = dict.fromkeys(MODES["torch"], 1.0)
     assert best_mode("torch", tie) == (MODES["torch"][0], 1.0)  # a tie goes to the table's first (default) mode
     assert best_mode("jax", {"jit": 2.0, "eager": 1.0, "lsoda": 0.1}) == ("eager", 1.0)  # not a jax mode: ignored
+
+
+def test_the_gradbench_comparison_uses_sciads_modes_and_names_the_best(capsys, monkeypatch):
+    """benchmarks/gradbench/compare.py times every mode of the mode table but those it says it leaves out; its table
+    has a column per mode timed and names the best sciad mode with its ratio."""
+    import importlib.util
+    import pathlib
+
+    from sciad.names import MODE_TABLE
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "gradbench" / "compare.py"
+    loaded = importlib.util.spec_from_file_location("gradbench_compare", path)
+    compare = importlib.util.module_from_spec(loaded)
+    monkeypatch.setitem(sys.modules, "gradbench_compare", compare)  # its dataclasses look their module up
+    loaded.loader.exec_module(compare)
+    for framework, modes in compare.SCIAD_MODES.items():
+        expected = [m.name for m in MODE_TABLE if m.framework == framework and (framework, m.name) not in compare.NOT_TIMED]
+        assert [m.name for m in modes] == expected
+    base = {
+        "kind": "result",
+        "eval": "lse",
+        "function": "gradient",
+        "size": {"n": 2500},
+        "framework": "torch",
+        "check_error": 0.0,
+    }
+    records = [
+        dict(base, implementation="gradbench", mode="eager", status="ok", median_s=2e-4),
+        dict(base, implementation="sciad", mode="eager", status="ok", median_s=4e-4),
+        dict(base, implementation="sciad", mode="autograd", status="ok", median_s=1e-4),
+        dict(base, implementation="sciad", mode="compile", status="skipped", error="a reason"),
+    ]
+    compare.print_table(records, markdown=True)
+    text = capsys.readouterr().out
+    assert "| sciad eager | sciad compile | sciad autograd | best sciad mode, ratio |" in text
+    assert (
+        "| lse | gradient | n=2500 | torch | 200 µs | - | 400 µs (0.50) | skipped | 100 µs (2.00) | autograd 2.00 | 0e+00 |"
+        in text
+    )
