@@ -207,11 +207,15 @@ def best_pairs(run: Run, size: str, dtype: str) -> tuple[list[str], list[str], l
 
 def _speed_ratio(runs, out: pathlib.Path) -> str:
     plt = _plt()
-    fig, axes = plt.subplots(1, len(runs), figsize=(9 * len(runs), 6.5), squeeze=False)
+    settings = [_headline_setting(run) for run in runs]
+    maps = [best_pairs(run, *setting) for run, setting in zip(runs, settings)]
+    # Room for two lines of text per cell ("0.5" over "jit/autograd_compile"), however many problems and transforms.
+    width = max([9.0] + [1.6 * len(transforms) + 2.5 for _, transforms, _ in maps])
+    height = max([6.5] + [0.5 * len(problems_) + 2.0 for problems_, _, _ in maps])
+    fig, axes = plt.subplots(1, len(runs), figsize=(width * len(runs), height), squeeze=False)
     text = []
     for i, run in enumerate(runs):
-        size, dtype = _headline_setting(run)
-        problems_, transforms, grid = best_pairs(run, size, dtype)
+        (size, dtype), (problems_, transforms, grid) = settings[i], maps[i]
         if not problems_:
             _no_timings(axes[0][i], run)
             continue
@@ -224,7 +228,9 @@ def _speed_ratio(runs, out: pathlib.Path) -> str:
         for r, row in enumerate(grid):
             for c, cell in enumerate(row):
                 if cell:
-                    ax.text(c, r, f"{cell[0]:.2g}\n{cell[1]}/{cell[2]}", ha="center", va="center", fontsize=5.5)
+                    dark = abs(logs[r][c]) > 0.6 * bound
+                    label = f"{cell[0]:.2g}\n{cell[1]}/{cell[2]}"
+                    ax.text(c, r, label, ha="center", va="center", fontsize=6, color="white" if dark else "black")
         ax.set_title(f"torch time ÷ JAX time (best mode each: JAX/torch), {size} {dtype}\n{run.label}", fontsize=9)
         fig.colorbar(image, ax=ax, label="log2(ratio): blue = JAX faster")
         cells = [cell for row in grid for cell in row if cell]
