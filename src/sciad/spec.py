@@ -84,7 +84,7 @@ def _not_finite(value) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class Layout:
-    """The argument layout of a problem, as CATALOGUE.md fixes it.
+    """The argument layout of a problem, as its module docstring states it.
 
     `y` and each entry of `args` is one of: a tuple of dimension names or integers (a floating array of
     that shape), `Ints(shape)` (an integer array), or the type `float` / `int` (a Python scalar).
@@ -385,7 +385,8 @@ class Problem:
                     "one is accepted"
                 )
             seen.add(key)
-        # TODO(lead): for key in self.bench_notes: choose("bench note", key, BENCH_NOTE_KEYS, ...)
+        for key in self.bench_notes:
+            choose("bench note", key, BENCH_NOTE_KEYS, f"of problem {self.name!r}")
         # Records are immutable: freeze the mappings too.
         for field in ("sizes", "variants", "transform_sizes", "reference_tolerance", "bench_notes"):
             object.__setattr__(self, field, MappingProxyType(dict(getattr(self, field))))

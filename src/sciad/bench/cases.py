@@ -10,7 +10,7 @@ from ..names import mode as mode_record
 from ..transforms import supported
 
 # A suite fixes the options the user left out. "quick" is what `sciad bench` runs with no options: the
-# value and gradient of the foundation problems (CATALOGUE Part 1) at their benchmark size in every
+# value and gradient of the five foundation problems (FOUNDATION) at their benchmark size in every
 # framework and mode, float64 — a few minutes on a 2-core CPU. "full" is every problem and transform in
 # both dtypes; "gpu" is "full" in float32 first (what a GPU is for) and float64.
 FOUNDATION = ("rosenbrock", "logistic_regression", "lennard_jones", "nbody", "lotka_volterra")
