@@ -164,5 +164,6 @@ def test_spec_naming_a_compiled_transform_it_lacks_is_refused():
 
 def test_a_bench_note_under_a_name_the_report_does_not_read_is_refused():
     spec = problems.get("rosenbrock")
-    with pytest.raises(SciadError, match=r"unknown bench note 'cheap_gradeint' of problem 'rosenbrock'; bench notes are: cheap_gradient"):
+    message = r"unknown bench note 'cheap_gradeint' of problem 'rosenbrock'; bench notes are: cheap_gradient"
+    with pytest.raises(SciadError, match=message):
         dataclasses.replace(spec, bench_notes={"cheap_gradeint": "typo"})
