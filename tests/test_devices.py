@@ -102,3 +102,16 @@ def test_a_known_failure_s_scope_is_validated(kwargs, message):
 
     with pytest.raises(SciadError, match=message):
         KnownFailure("torch", "grad", "reason", **kwargs)
+
+
+def test_a_known_failure_of_another_version_is_a_maybe_not_a_must():
+    import dataclasses
+
+    spec = registry.get("rosenbrock")
+    elsewhere = KnownFailure("torch", "grad", "fails on an old torch", versions="torch<1")
+    here = KnownFailure("torch", "grad", "fails on this torch", versions=f"torch=={_installed('torch')}")
+    cell = parity.Cell("rosenbrock", "torch", "float64", "grad")
+    assert parity.known_failure(dataclasses.replace(spec, known_failures=(elsewhere,)), cell) is None
+    assert "known to fail with torch<1" in parity.maybe_failure(dataclasses.replace(spec, known_failures=(elsewhere,)), cell)
+    assert "fails on this torch" in parity.known_failure(dataclasses.replace(spec, known_failures=(here,)), cell)
+    assert parity.maybe_failure(dataclasses.replace(spec, known_failures=(here,)), cell) is None

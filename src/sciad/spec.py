@@ -194,8 +194,9 @@ class KnownFailure:
 
     It holds where its scope holds: a framework, and optionally a transform, mode, sizes, devices and the
     version range of the failing package (`versions`, a requirement such as "torch>=2.13" or
-    "jax<0.11"). Outside that scope the cell runs as any other, so a fix in another version or on
-    another device is measured, not skipped.
+    "jax<0.11"). On another device the cell runs as any other, so a CPU-only failure is measured on a GPU.
+    With another version of the package, the failure is unknown either way: the parity cell runs as a
+    non-strict xfail and the benchmark measures it.
     """
 
     framework: str
@@ -218,13 +219,17 @@ class KnownFailure:
                 ) from None
 
     def matches(self, framework: str, transform: str, mode: str, size: str = "small", device: str = "cpu") -> bool:
+        """Whether the failure holds for this cell, with the packages installed here."""
+        return self.applies(framework, transform, mode, size, device) and self.holds_for_installed_version()
+
+    def applies(self, framework: str, transform: str, mode: str, size: str = "small", device: str = "cpu") -> bool:
+        """Whether the cell is in the failure's scope, whatever the installed version."""
         return (
             self.framework == framework
             and self.transform in (None, transform)
             and self.mode in (None, mode)
             and (self.sizes is None or size in self.sizes)
             and (self.devices is None or device in self.devices)
-            and self.holds_for_installed_version()
         )
 
     def holds_for_installed_version(self) -> bool:
@@ -437,6 +442,19 @@ class Problem:
         self, framework: str, transform: str, mode: str, size: str = "small", device: str = "cpu"
     ) -> KnownFailure | None:
         return next((f for f in self.known_failures if f.matches(framework, transform, mode, size, device)), None)
+
+    def known_failure_elsewhere(
+        self, framework: str, transform: str, mode: str, size: str = "small", device: str = "cpu"
+    ) -> KnownFailure | None:
+        """A known failure whose scope holds but whose version range excludes the installed package."""
+        return next(
+            (
+                f
+                for f in self.known_failures
+                if f.applies(framework, transform, mode, size, device) and not f.holds_for_installed_version()
+            ),
+            None,
+        )
 
     def baseline(self, transform: str, library: str, mode: str) -> Baseline | None:
         return next((b for b in self.baselines if (b.transform, b.library, b.mode) == (transform, library, mode)), None)
