@@ -115,3 +115,33 @@ def test_a_known_failure_of_another_version_is_a_maybe_not_a_must():
     assert "known to fail with torch<1" in parity.maybe_failure(dataclasses.replace(spec, known_failures=(elsewhere,)), cell)
     assert "fails on this torch" in parity.known_failure(dataclasses.replace(spec, known_failures=(here,)), cell)
     assert parity.maybe_failure(dataclasses.replace(spec, known_failures=(here,)), cell) is None
+
+
+def test_torch_constants_are_built_once_per_dtype_and_device():
+    import torch
+
+    from sciad.frameworks.torch_backend import constant
+
+    like64, like32 = torch.zeros(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float32)
+    assert constant([1.0, 2.0], like64) is constant([1.0, 2.0], like64)
+    assert constant([1.0, 2.0], like32).dtype == torch.float32
+    assert constant([1.0, 2.0], like32) is not constant([1.0, 2.0], like64)
+    assert constant([1.0, 3.0], like64).tolist() == [1.0, 3.0]
+
+
+@pytest.mark.parametrize("name", ["double_pendulum", "robertson", "gmm", "lotka_volterra"])
+def test_a_torch_objective_builds_no_tensor_from_host_values_after_its_first_call(name, monkeypatch):
+    """On a GPU each tensor built from host values is a blocking copy: the second call must build none."""
+    import torch
+
+    import sciad
+
+    spec = registry.get(name)
+    y, args = sciad.convert(spec.make_inputs("small"), "torch")
+    objective = spec.implementation("torch").objective
+    objective(y, args)
+    built = []
+    original = torch.tensor
+    monkeypatch.setattr(torch, "tensor", lambda *a, **k: built.append(a) or original(*a, **k))
+    objective(y, args)
+    assert built == []

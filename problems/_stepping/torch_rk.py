@@ -10,6 +10,8 @@ from typing import NamedTuple
 
 import torch
 
+from sciad.frameworks.torch_backend import constant
+
 
 class Scheme(NamedTuple):
     """A tableau's weighted sums for one solve: a lone weight as a Python float (one fused add), several as
@@ -23,7 +25,7 @@ def scheme(tableau, like: torch.Tensor) -> Scheme:
     def weights(values):
         if len(values) < 2:
             return values[0] if values else None
-        return torch.tensor(values, dtype=like.dtype, device=like.device)
+        return constant(values, like)
 
     return Scheme(tableau.c[: tableau.stages - 1], tuple((stages, weights(values)) for stages, values in tableau.sums()))
 

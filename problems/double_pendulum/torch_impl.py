@@ -5,13 +5,14 @@ import torch.func
 
 from problems._stepping import RK4
 from problems._stepping import torch_rk as rk
+from sciad.frameworks.torch_backend import constant
 
 
 def lagrangian(q, q_dot, args):
     # Rods and masses as vectors: under torch's forward mode a Python float times a 0-d float32 tensor
     # gives a float64 tangent (pytorch#90065, #160513), so no 0-d arithmetic; one structure for both.
-    lengths = torch.tensor([args["l1"], args["l2"]], dtype=q.dtype, device=q.device)
-    masses = torch.tensor([args["m1"], args["m2"]], dtype=q.dtype, device=q.device)
+    lengths = constant([args["l1"], args["l2"]], q)
+    masses = constant([args["m1"], args["m2"]], q)
     # Cartesian heights and velocities of the masses, left unsimplified: L is all the dynamics knows.
     z = -torch.cumsum(lengths * torch.cos(q), dim=0)
     x_dot = torch.cumsum(lengths * q_dot * torch.cos(q), dim=0)
@@ -53,9 +54,9 @@ def simulate(y, args):
 
 
 def objective(y, args):
-    lengths = torch.tensor([args["l1"], args["l2"]], dtype=y.dtype, device=y.device)
+    lengths = constant([args["l1"], args["l2"]], y)
     # The upright point (0, l1 + l2) as a vector: no 0-d arithmetic with Python floats (see lagrangian).
-    upright = torch.tensor([0.0, args["l1"] + args["l2"]], dtype=y.dtype, device=y.device)
+    upright = constant([0.0, args["l1"] + args["l2"]], y)
     end = simulate(y, args)
     tip = torch.stack([torch.sum(lengths * torch.sin(end[:2])), -torch.sum(lengths * torch.cos(end[:2]))])
     miss = tip - upright

@@ -25,7 +25,7 @@ def objective(y, args):
     log_likelihood = jnp.sum(nn.logsumexp(beta, axis=1)) - n * normaliser
     # The constant terms depend only on Python scalars and shapes: plain math, static under jit.
     wishart_n = d + m + 1
-    constant = k * (wishart_n * d * math.log(gamma / math.sqrt(2.0)) - log_multigamma(0.5 * wishart_n, d))
+    constant_terms = k * (wishart_n * d * math.log(gamma / math.sqrt(2.0)) - log_multigamma(0.5 * wishart_n, d))
     frobenius = jnp.sum(jnp.exp(2.0 * q)) + jnp.sum(lvec * lvec)
-    log_prior = constant - 0.5 * gamma**2 * frobenius + m * jnp.sum(q)
+    log_prior = constant_terms - 0.5 * gamma**2 * frobenius + m * jnp.sum(q)
     return log_likelihood + log_prior

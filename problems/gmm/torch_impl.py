@@ -4,6 +4,8 @@ import math
 
 import torch
 
+from sciad.frameworks.torch_backend import constant
+
 from . import fill_index, log_multigamma
 
 
@@ -14,7 +16,7 @@ def objective(y, args):
     k = alpha.shape[0]
     # A gather from l with a leading zero builds the strictly-lower parts (a fixed index map, no scatter).
     padded = torch.cat([lvec.new_zeros((k, 1)), lvec], dim=1)
-    lower = padded[:, torch.tensor(fill_index(d), device=lvec.device)]
+    lower = padded[:, constant(fill_index(d), lvec, dtype=torch.int64)]
     factors = lower + torch.exp(q)[:, :, None] * torch.eye(d, dtype=q.dtype, device=q.device)  # Q_k, (k, d, d)
     # Q_k (x_i − μ_k) = Q_k x_i − Q_k μ_k: one (n, d)·(d, kd) matrix product for every component instead
     # of k small products over an (n, k, d) array of centred points.
@@ -24,7 +26,7 @@ def objective(y, args):
     log_likelihood = torch.sum(torch.logsumexp(beta, dim=1)) - n * normaliser
     # The constant terms depend only on Python scalars and shapes: plain math, static under jit.
     wishart_n = d + m + 1
-    constant = k * (wishart_n * d * math.log(gamma / math.sqrt(2.0)) - log_multigamma(0.5 * wishart_n, d))
+    constant_terms = k * (wishart_n * d * math.log(gamma / math.sqrt(2.0)) - log_multigamma(0.5 * wishart_n, d))
     frobenius = torch.sum(torch.exp(2.0 * q)) + torch.sum(lvec * lvec)
-    log_prior = constant - 0.5 * gamma**2 * frobenius + m * torch.sum(q)
+    log_prior = constant_terms - 0.5 * gamma**2 * frobenius + m * torch.sum(q)
     return log_likelihood + log_prior

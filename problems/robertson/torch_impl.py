@@ -2,14 +2,16 @@
 
 import torch
 
+from sciad.frameworks.torch_backend import constant
+
 from . import LINEAR, QUADRATIC, RADAU_A, step_sizes
 
 
 def kinetics(y):
     """(L, Q) of f(u) = L u + ½ B(u, u) at rates k = exp(y), with B's k-index first: Q[k, 3i + j] = B[i, j, k]."""
     rates = torch.exp(y)
-    linear = torch.einsum("m,mij->ij", rates, torch.tensor(LINEAR, dtype=y.dtype, device=y.device))
-    quadratic = torch.einsum("m,mijk->kij", rates, torch.tensor(QUADRATIC, dtype=y.dtype, device=y.device)).reshape(3, 9)
+    linear = torch.einsum("m,mij->ij", rates, constant(LINEAR, y))
+    quadratic = torch.einsum("m,mijk->kij", rates, constant(QUADRATIC, y)).reshape(3, 9)
     return linear, quadratic
 
 
@@ -46,7 +48,7 @@ def radau_step(u, h, linear, quadratic, tableau, newton):
 def solve(y, args):
     u0, save_every, newton = args["u0"], args["save_every"], args["newton"]
     linear, quadratic = kinetics(y)
-    tableau = torch.tensor(RADAU_A, dtype=y.dtype, device=y.device)
+    tableau = constant(RADAU_A, y)
     steps = step_sizes(args["t_first"], args["t_end"], args["intervals"])
 
     u, states = u0, []

@@ -32,6 +32,31 @@ for _limit in ("recompile_limit", "cache_size_limit", "accumulated_recompile_lim
 _dynamo_config.fail_on_recompile_limit_hit = True
 
 
+_constants: dict = {}
+
+
+def constant(values, like: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """`values` (numbers, nested sequences or a NumPy array of constants) as a tensor on `like`'s device, of
+    `like`'s dtype (or `dtype`), made once per (values, dtype, device) and reused.
+
+    An implementation that builds `torch.tensor(<host values>, device=...)` on every call pays a blocking
+    host-to-device copy per call on a GPU, where JAX folds the same values into its program. Under
+    torch.compile the tensor is built as usual: the compiled graph holds it as a constant.
+    """
+    dtype = dtype or like.dtype
+    if torch.compiler.is_compiling():
+        return torch.tensor(values, dtype=dtype, device=like.device)
+    array = np.asarray(values)
+    key = (array.shape, array.dtype.str, array.tobytes(), dtype, like.device)
+    found = _constants.get(key)
+    if found is None:
+        # Made outside any torch.func transform level: a tensor made inside one belongs to it, and reused at
+        # another level it would escape.
+        with torch._C._DisableFuncTorch():
+            found = _constants[key] = torch.tensor(array, dtype=dtype, device=like.device)
+    return found
+
+
 class Adapter:
     name = "torch"
     array_types = (torch.Tensor,)
