@@ -145,3 +145,16 @@ def test_a_torch_objective_builds_no_tensor_from_host_values_after_its_first_cal
     monkeypatch.setattr(torch, "tensor", lambda *a, **k: built.append(a) or original(*a, **k))
     objective(y, args)
     assert built == []
+
+
+def test_each_case_records_the_precision_and_environment_its_worker_ran_with(tmp_path):
+    import json
+
+    out = tmp_path / "r.jsonl"
+    argv = ["bench", "--problem", "rosenbrock", "--transform", "value", "--size", "small", "--framework", "jax"]
+    result = _cli(*argv, "--mode", "jit", "--min-runs", "1", "--min-time", "0", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    case = [json.loads(line) for line in out.read_text().splitlines()][-1]
+    assert case["worker_precision"] == {"jax_enable_x64": True, "jax_default_matmul_precision": "highest"}
+    assert case["worker_environment"]["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    assert case["peak_mem_method"].startswith("rise of the resident set")

@@ -240,4 +240,7 @@ def _run_one(workers, hellos, case, threads, options, timeout, log) -> dict:
         record["device"] = hello["default_device"]
     if hello.get("versions"):
         record["versions"] = hello["versions"]
+    for field in ("precision", "environment"):  # as the case's worker read them, not as this process set them
+        if hello.get(field):
+            record[f"worker_{field}"] = hello[field]
     return record

@@ -243,6 +243,13 @@ def _describe(fw, framework: str) -> dict:
         "versions": {p: v for p in PACKAGES if (v := package_version(p))},
         "devices": fw.devices(),
         "default_device": fw.device_name(fw.convert(np.zeros(1), device="auto")),
+        # As the worker runs, not as the parent assumes: the precision its framework computes at, and the
+        # environment that decides preallocation and the compile cache.
+        "precision": fw.precision(),
+        "environment": {
+            name: os.environ.get(name)
+            for name in ("XLA_PYTHON_CLIENT_PREALLOCATE", "TORCHINDUCTOR_CACHE_DIR", "XLA_FLAGS", "MALLOC_MMAP_THRESHOLD_")
+        },
     }
 
 

@@ -119,6 +119,12 @@ class Adapter:
         """The devices this framework sees, as `platform:id kind`."""
         return [f"{d.platform}:{d.id} {getattr(d, 'device_kind', '')}".strip() for d in jax.devices()]
 
+    def precision(self) -> dict:
+        return {
+            "jax_enable_x64": bool(jax.config.jax_enable_x64),
+            "jax_default_matmul_precision": str(jax.config.jax_default_matmul_precision),
+        }
+
     def set_threads(self, threads: int) -> None:
         pass  # XLA's CPU thread pool follows the process's CPU affinity, which the worker sets
 

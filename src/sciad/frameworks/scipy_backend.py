@@ -38,6 +38,9 @@ class Adapter:
     def devices(self) -> list[str]:
         return ["cpu"]
 
+    def precision(self) -> dict:
+        return {"numpy": "float64"}
+
     def set_threads(self, threads: int) -> None:
         pass  # BLAS threads follow OMP_NUM_THREADS, which the worker sets before NumPy loads
 

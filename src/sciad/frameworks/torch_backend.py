@@ -102,6 +102,13 @@ class Adapter:
         """The devices this framework sees: the CPU and each CUDA device by name."""
         return ["cpu"] + [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
 
+    def precision(self) -> dict:
+        return {
+            "torch_float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "torch_cuda_matmul_allow_tf32": bool(torch.backends.cuda.matmul.allow_tf32),
+            "torch_cudnn_allow_tf32": bool(torch.backends.cudnn.allow_tf32),
+        }
+
     def set_threads(self, threads: int) -> None:
         torch.set_num_threads(threads)
 
