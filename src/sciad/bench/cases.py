@@ -34,6 +34,9 @@ SUITES = {
     "quick": {
         "problem": FOUNDATION,
         "transform": ("value", "grad"),
+        # Every mode but autograd_compile: compiling nbody's and lotka_volterra's whole time loops is minutes
+        # of cold compilation at bench size; the full suite runs it.
+        "mode": ("jit", "eager", "compile", "autograd"),
         "size": ("bench",),
         "dtype": ("float64",),
         "min_time": 0.2,
