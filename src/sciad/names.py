@@ -112,8 +112,8 @@ MODE_TABLE: tuple[Mode, ...] = (
         compiles="function",
         supports=tuple(t for t in _CLASSIC_AUTOGRAD if t not in _FORWARD_MODE),
         unsupported_reason=_CLASSIC_AUTOGRAD_LACKS + "; " + _COMPILED_LACKS,
-        # Compiling a function's forward and backward cold took 3–4 s for these and 8–170 s for each of the
-        # others (time loops unrolled, 2-core CPU): the suite checks grad on five problems without a loop.
+        # A cold compile of a whole time loop's forward and backward is costly (measurements in
+        # benchmarks/README.md): the suite checks grad on five problems without a loop.
         parity_transforms=1,
         parity_problems=("rosenbrock", "logistic_regression", "lennard_jones", "lse", "llsq"),
     ),

@@ -110,24 +110,24 @@ def cells(specs, frameworks=FRAMEWORKS, dtypes=DTYPES, device: str = "cpu") -> l
     return out
 
 
+def _failure_of(cell: Cell, lookup):
+    """(framework, KnownFailure) for the first of the cell's frameworks that `lookup` finds one for."""
+    for fw in FRAMEWORKS if cell.framework == CROSS else (cell.framework,):
+        if failure := lookup(fw, cell.transform, cell.mode_for(fw), SIZE, cell.device):
+            return fw, failure
+    return None, None
+
+
 def known_failure(spec: Problem, cell: Cell) -> str | None:
     """The reason a cell must fail (a strict xfail), or None."""
-    frameworks = FRAMEWORKS if cell.framework == CROSS else (cell.framework,)
-    for fw in frameworks:
-        failure = spec.known_failure(fw, cell.transform, cell.mode_for(fw), SIZE, cell.device)
-        if failure:
-            return f"{fw}: {failure.reason}"
-    return None
+    fw, failure = _failure_of(cell, spec.known_failure)
+    return f"{fw}: {failure.reason}" if failure else None
 
 
 def maybe_failure(spec: Problem, cell: Cell) -> str | None:
     """The reason a cell may fail (a non-strict xfail): a known failure of another version of its package."""
-    frameworks = FRAMEWORKS if cell.framework == CROSS else (cell.framework,)
-    for fw in frameworks:
-        failure = spec.known_failure_elsewhere(fw, cell.transform, cell.mode_for(fw), SIZE, cell.device)
-        if failure:
-            return f"{fw}: known to fail with {failure.versions}, not measured with this version: {failure.reason}"
-    return None
+    fw, failure = _failure_of(cell, spec.known_failure_elsewhere)
+    return f"{fw}: known to fail with {failure.versions}, not measured with this version: {failure.reason}" if failure else None
 
 
 # ---------------------------------------------------------------------------------------------

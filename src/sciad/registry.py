@@ -33,8 +33,7 @@ class Entry(NamedTuple):
 def entries() -> dict[str, Entry]:
     """Every registered problem, by name (installers do not keep the order a package declares them in)."""
     found: dict[str, Entry] = {}
-    listed = [(ep.name, ep.value, ep.dist.name if ep.dist else "an unknown package") for ep in _entry_points()]
-    for name, module, distribution in listed:
+    for name, module, distribution in _declared():
         if ":" in module or not all(part.isidentifier() for part in module.split(".")):
             raise SciadError(f"entry point {name} = {module!r} of {distribution} must name a module, as package.module")
         held = found.get(name)
@@ -47,20 +46,16 @@ def entries() -> dict[str, Entry]:
     return dict(sorted(found.items()))
 
 
-def _entry_points():
-    points = list(importlib.metadata.entry_points(group=GROUP))
-    if not any(ep.dist is not None and ep.dist.name == "sciad" for ep in points) and _checkout_pyproject():
+def _declared() -> list[tuple[str, str, str]]:
+    """(problem name, module, distribution) of every entry point in the group."""
+    points = importlib.metadata.entry_points(group=GROUP)
+    declared = [(ep.name, ep.value, ep.dist.name if ep.dist else "an unknown package") for ep in points]
+    if not any(distribution == "sciad" for _, _, distribution in declared) and _checkout_pyproject():
         # Run from a checkout without installing it (PYTHONPATH=src:. on a host with no network): there is no
         # metadata for this repository's own problems, so read them where pip would, from its pyproject.toml.
-        declared = _checkout_pyproject()["project"].get("entry-points", {}).get(GROUP, {})
-        points += [_Declared(name, module) for name, module in declared.items()]
-    return points
-
-
-class _Declared(NamedTuple):
-    name: str
-    value: str
-    dist: object = type("Checkout", (), {"name": "sciad (checkout)"})()
+        table = _checkout_pyproject()["project"].get("entry-points", {}).get(GROUP, {})
+        declared += [(name, module, "sciad (checkout)") for name, module in table.items()]
+    return declared
 
 
 @functools.cache

@@ -161,6 +161,20 @@ def _hessian_output(out, model):
     return {"hessian": y_by_y(out, model.y).ravel()}
 
 
+# What the two orders of a Hessian-vector product, and the two modes of a Jacobian, share: they differ only
+# in how they are built.
+_HVP = dict(
+    output=lambda out, model: {"hvp": _flat(out)},
+    expected=lambda model, extra: {"hvp": model.hessian() @ ravel(extra)},
+    project=_project_hvp,
+    extra=TANGENT,
+)
+_JACOBIAN = dict(
+    output=lambda out, model: {"jacobian": rows_by_y(out, model.map_ndim()).ravel()},
+    expected=lambda model, extra: {"jacobian": model.jacobian().ravel()},
+    project=_project_jacobian,
+)
+
 _GRAD_PROJECTION = lambda p, out, extra: (np.array([p.grad_along(p.v)]), np.array([_flat(out) @ p.v]))  # noqa: E731
 
 TABLE: tuple[Transform, ...] = (
@@ -205,20 +219,14 @@ TABLE: tuple[Transform, ...] = (
         "hvp_fwd_rev",
         OBJECTIVE,
         build=_hvp_fwd_rev,
-        output=lambda out, model: {"hvp": _flat(out)},
-        expected=lambda model, extra: {"hvp": model.hessian() @ ravel(extra)},
-        project=_project_hvp,
-        extra=TANGENT,
         mode_cell_rank=1,
+        **_HVP,
     ),
     Transform(
         "hvp_rev_rev",
         OBJECTIVE,
         build=_hvp_rev_rev,
-        output=lambda out, model: {"hvp": _flat(out)},
-        expected=lambda model, extra: {"hvp": model.hessian() @ ravel(extra)},
-        project=_project_hvp,
-        extra=TANGENT,
+        **_HVP,
     ),
     Transform(
         "vmap",
@@ -261,17 +269,13 @@ TABLE: tuple[Transform, ...] = (
         "jacfwd",
         VECTOR_MAP,
         build=lambda fw, fn, spec: fw.jacfwd(fn),
-        output=lambda out, model: {"jacobian": rows_by_y(out, model.map_ndim()).ravel()},
-        expected=lambda model, extra: {"jacobian": model.jacobian().ravel()},
-        project=_project_jacobian,
+        **_JACOBIAN,
     ),
     Transform(
         "jacrev",
         VECTOR_MAP,
         build=lambda fw, fn, spec: fw.jacrev(fn),
-        output=lambda out, model: {"jacobian": rows_by_y(out, model.map_ndim()).ravel()},
-        expected=lambda model, extra: {"jacobian": model.jacobian().ravel()},
-        project=_project_jacobian,
+        **_JACOBIAN,
     ),
     Transform(
         "per_sample_grad",
