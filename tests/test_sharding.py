@@ -8,6 +8,7 @@ planted traps; the tests read its outputs.
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import pickle
@@ -254,3 +255,81 @@ def test_importing_sharding_loads_no_framework():
     code = "import sys, sciad.sharding; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
     assert not loaded & {"problems", "jax", "torch", "equinox", "diffrax", "optax"}
+
+
+# -- scaling in the benchmark (`sciad bench --devices`) ---------------------------------------------------
+
+SCALING = ["--problem", "logistic_regression", "--transform", "grad", "--size", "small", "--min-runs", "2", "--min-time", "0"]
+
+
+def test_bench_devices_records_strong_and_weak_scaling_resumes_and_reports(tmp_path):
+    out = tmp_path / "scaling.jsonl"
+    result = _sciad("bench", "--devices", "1,2", "--framework", "jax", *SCALING, "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    before = out.read_bytes()
+    cases = [json.loads(line) for line in before.splitlines() if '"kind": "environment"' not in line.decode()]
+    assert sorted((r["devices"], r["scaling"], r["status"]) for r in cases) == [
+        (1, "strong", "ok"), (1, "weak", "ok"), (2, "strong", "ok"), (2, "weak", "ok")
+    ], cases
+    # Strong scaling keeps logistic_regression's 32 rows; weak scaling gives each device 32.
+    assert {(r["devices"], r["scaling"]): r["split_length"] for r in cases} == {
+        (1, "strong"): 32, (1, "weak"): 32, (2, "strong"): 32, (2, "weak"): 64
+    }
+    assert all(r["check_error"] <= r["check_tolerance"] for r in cases)  # each checked against the NumPy reference
+    assert all("--xla_force_host_platform_device_count=" + str(r["devices"]) in r["worker_environment"]["XLA_FLAGS"] for r in cases)
+
+    again = _sciad("bench", "--devices", "1,2", "--framework", "jax", *SCALING, "--out", str(out), "--resume")
+    assert again.returncode == 0 and "4 already in it, 0 to run" in again.stdout, again.stdout + again.stderr
+    assert out.read_bytes().startswith(before)
+
+    report_dir = tmp_path / "report"
+    made = _sciad("report", str(out), "--out", str(report_dir))
+    assert made.returncode == 0, made.stderr
+    text = (report_dir / "report.md").read_text()
+    assert "![scaling efficiency](scaling_efficiency.png)" in text and (report_dir / "scaling_efficiency.png").stat().st_size > 0
+    assert "not speed-up" in text
+
+
+LOGREG = ["--problem", "logistic_regression", "--transform", "grad", "--size", "small"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--devices", "1,3", *LOGREG], "the data rows (n) of problem 'logistic_regression', transform 'grad' at size 'small' "
+         "has length 32, which 3 devices cannot split evenly"),
+        (["--devices", "1,2,400", *LOGREG], "--devices 400 is more devices than this host can simulate"),
+        (["--devices", "1,two", *LOGREG], "--devices '1,two' is not accepted; a comma-separated list of positive device counts is"),
+        (["--devices", "2", "--problem", "rosenbrock"], "--devices selects no case: no selected transform of rosenbrock has a sharded form"),
+        (["--devices", "2", "--problem", "logistic_regression", "--transform", "hessian"],
+         "transform 'hessian' of problem 'logistic_regression' has no sharded form"),
+    ],
+)
+def test_bench_devices_bad_input_is_one_sentence_and_loses_nothing(tmp_path, argv, message):
+    out = tmp_path / "r.jsonl"
+    record = {"problem": "logistic_regression", "transform": "grad", "framework": "jax", "mode": "jit", "size": "small",
+              "dtype": "float64", "device": "cpu", "devices": 1, "scaling": "strong", "status": "ok", "median_s": 1.0}
+    held = b'{"kind": "environment"}\n' + json.dumps(record).encode() + b"\n"
+    out.write_bytes(held)
+    result = _sciad("bench", *argv, "--out", str(out), "--resume")
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert out.read_bytes() == held
+
+
+def test_the_report_computes_strong_and_weak_efficiency(tmp_path):
+    """Hand-made medians: strong E = T1/(N·TN), weak E = T1/TN."""
+    base = {"problem": "hmc", "transform": "vmap", "framework": "torch", "mode": "eager", "size": "bench", "dtype": "float64",
+            "device": "cpu", "status": "ok", "simulated_devices": True, "cores": 2}
+    medians = {("strong", 1): 1.0, ("strong", 2): 0.8, ("strong", 4): 0.5, ("weak", 1): 1.0, ("weak", 2): 1.25, ("weak", 4): 2.0}
+    lines = [json.dumps({"kind": "environment", "cpu": "test"})]
+    lines += [json.dumps(dict(base, scaling=kind, devices=n, median_s=t)) for (kind, n), t in medians.items()]
+    path = tmp_path / "r.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    from sciad.bench import report
+
+    text = report.write([path], tmp_path / "out").read_text()
+    # strong: 1/(2·0.8) = 0.625, 1/(4·0.5) = 0.5; weak: 1/1.25 = 0.8, 1/2 = 0.5
+    for kind, n, shown in (("strong", 2, "0.62"), ("strong", 4, "0.50"), ("weak", 2, "0.80"), ("weak", 4, "0.50")):
+        assert any(row.startswith("| hmc | vmap") and f"| {kind} | {n} |" in row and row.endswith(f"| {shown} |")
+                   for row in text.splitlines()), (kind, n, text)
+    assert "simulated on one host" in text and (tmp_path / "out" / "scaling_efficiency.png").exists()

@@ -202,6 +202,52 @@ def plan(spec: Problem, transform: str, devices: int) -> Plan:
     return Plan(spec, transform, sharding_for(spec, transform), devices)
 
 
+# ---------------------------------------------------------------------------------------------
+# Scaling (`sciad bench --devices`): the split axis at fixed total length (strong) or grown ×devices (weak).
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitAxis:
+    """The split axis of one transform at one size: its length, and how to grow it (`batch`: y's batch
+    length; otherwise the size parameter that sets the number of data rows)."""
+
+    length: int
+    parameter: str | None  # None: y's batch (`transforms.inputs(batch=...)`)
+
+
+def split_axis(spec: Problem, transform: str, size: str) -> SplitAxis:
+    """The length of the split axis in the benchmark's inputs at `size` and the knob that grows it.
+
+    y's batch is the benchmark's vmap batch (`Problem.bench_batch`). Data rows are counted in the inputs
+    themselves, and the size parameter that sets them is the one whose value is that count: a problem
+    where none or several match is refused (weak scaling could not grow its rows unambiguously)."""
+    p = plan(spec, transform, 1)
+    if p.sharding.split == BATCH:
+        return SplitAxis(spec.bench_batch, None)
+    y, args, _ = transforms.inputs(spec, transform, size, "float64")
+    length = p.length(y, args)
+    matching = [name for name, value in spec.sizes[size].items() if value == length]
+    if len(matching) != 1:
+        raise SciadError(
+            f"problem {spec.name!r} at size {size!r} has {length} data rows, but {len(matching) or 'none'} of its size "
+            f"parameters ({', '.join(spec.sizes[size])}) equal that count, so its rows cannot be scaled"
+        )
+    return SplitAxis(length, matching[0])
+
+
+def scaled_inputs(spec: Problem, transform: str, size: str, dtype: str, devices: int, weak: bool, seed: int = 0):
+    """NumPy `(y, args, extra, size_parameters)` of a scaling case: the split axis as at one device (strong)
+    or ×`devices` (weak); refused in one sentence when `devices` cannot split it evenly."""
+    axis = split_axis(spec, transform, size)
+    factor = devices if weak else 1
+    overrides = {} if axis.parameter is None else {axis.parameter: axis.length * factor}
+    batch = spec.bench_batch * factor if axis.parameter is None else None
+    y, args, extra = transforms.inputs(spec, transform, size, dtype, seed, batch=batch, **overrides)
+    plan(spec, transform, devices).check(y, args)
+    parameters = {**spec.sizes[size], **overrides, **({"batch": batch} if batch else {})}
+    return y, args, extra, parameters
+
+
 def _adapter(framework: str):
     if framework == "jax":
         from .frameworks import jax_sharded

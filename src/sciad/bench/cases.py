@@ -64,14 +64,19 @@ class Case:
     size: str  # a named size of the spec, or "param=value" for a sweep point
     dtype: str
     device: str
+    # A scaling case (`sciad bench --devices`): the sharded transform on `devices` devices, and whether the
+    # split axis keeps its length (STRONG) or grows ×devices (WEAK). None for a one-device case.
+    devices: int | None = None
+    scaling: str | None = None
 
     @property
     def id(self) -> str:
-        return "-".join((self.problem, self.transform, self.framework, self.mode, self.size, self.dtype, self.device))
+        parts = (self.problem, self.transform, self.framework, self.mode, self.size, self.dtype, self.device)
+        return "-".join(parts + ((f"{self.scaling}{self.devices}",) if self.devices is not None else ()))
 
     @property
     def key(self) -> tuple:
-        return (self.problem, self.transform, self.framework, self.mode, self.size, self.dtype, self.device)
+        return (self.problem, self.transform, self.framework, self.mode, self.size, self.dtype, self.device, self.devices, self.scaling)
 
     def size_arguments(self, spec) -> tuple[str, dict]:
         """(named size, parameter overrides) for `spec.make_inputs`."""
@@ -147,6 +152,59 @@ def generate(
     for library in (f for f in frameworks or () if f in BASELINE_LIBRARIES):
         if not any(case.framework == library for case in cases):
             raise SciadError(_no_baseline(specs, library))
+    return cases
+
+
+STRONG, WEAK = "strong", "weak"  # fixed total work; fixed work per device (the split axis grown ×devices)
+SCALINGS = (STRONG, WEAK)
+
+
+def parse_devices(text: str) -> tuple[int, ...]:
+    """`--devices 1,2,4`: distinct positive device counts, ascending; one sentence otherwise."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or any(n < 1 for n in counts):
+        raise SciadError(f"--devices {text!r} is not accepted; a comma-separated list of positive device counts is, e.g. 1,2,4")
+    return tuple(sorted(set(counts)))
+
+
+def generate_scaling(specs, counts, *, transforms=None, frameworks=None, modes=None, sizes=None, dtypes=None) -> list[Case]:
+    """The scaling cases: each selected transform with a sharded form (`sciad.sharding`), in each framework's
+    default mode unless `modes` names others, at each device count, strong and weak. A transform named in
+    `transforms` that has no sharded form, or a selection with none, is refused in one sentence."""
+    from .. import sharding
+    from ..names import mode as default_mode
+
+    for framework in frameworks or ():
+        choose("framework", framework, FRAMEWORKS, "with --devices (baselines have no sharded form)")
+    for transform in transforms or ():
+        for spec in specs:
+            if transform in spec.transforms:
+                sharding.sharding_for(spec, transform)  # one sentence when it has no sharded form
+    cases = []
+    for spec in specs:
+        for transform in spec.transforms:
+            if (transforms and transform not in transforms) or not sharding.supports(spec, transform):
+                continue
+            for framework in frameworks or FRAMEWORKS:
+                if framework not in spec.frameworks_for(transform):
+                    continue
+                for mode in modes or (default_mode(framework).name,):
+                    if mode not in MODES[framework] or not supported(spec, transform, mode_record(framework, mode)):
+                        continue
+                    for size in [s for s in spec.sizes_for(transform) if s in (sizes or ("bench",))]:
+                        for dtype in dtypes or ("float64",):
+                            for n in counts:
+                                for scaling in SCALINGS:
+                                    cases.append(Case(spec.name, transform, framework, mode, size, dtype, "cpu", n, scaling))
+    if not cases:
+        names = ", ".join(spec.name for spec in specs) if len(specs) <= 3 else f"{len(specs)} problems"
+        raise SciadError(
+            f"--devices selects no case: no selected transform of {names} has a sharded form in these modes and sizes "
+            f"(transforms that shard: {', '.join(sorted(sharding.SHARDINGS))}; sizes default to bench)"
+        )
     return cases
 
 

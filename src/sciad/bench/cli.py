@@ -42,6 +42,12 @@ def add_commands(sub) -> None:
     )
     bench.add_argument("--dtype", action="append", metavar="D", help=f"one of {', '.join(DTYPES)}")
     bench.add_argument("--device", action="append", metavar="DEV", help=f"one of {', '.join(DEVICES)} (default auto)")
+    bench.add_argument(
+        "--devices",
+        metavar="N,N,...",
+        help="scaling: the transforms with a sharded form on each device count (e.g. 1,2,4), strong (fixed total work) "
+        "and weak (the split axis grown ×N); JAX on N simulated CPU devices, torch on N gloo ranks",
+    )
     bench.add_argument("--suite", metavar="NAME", help=f"fill omitted options from a suite: {', '.join(SUITES)}")
     bench.add_argument("--out", metavar="FILE.jsonl", help="results file (default bench-results/<device>-<time>.jsonl)")
     bench.add_argument("--resume", action="store_true", help="append to --out, running only the cases it lacks")
@@ -96,23 +102,26 @@ def cmd_bench(options) -> int:
 
     given = {name: getattr(options, name) for name in FILTERS if getattr(options, name)}
     _check_options(options)
-    suite_name = options.suite or (None if given or options.sweep else "quick")
+    suite_name = options.suite or (None if given or options.sweep or options.devices else "quick")
     if suite_name is not None and suite_name not in SUITES:
         raise SciadError(f"unknown suite {suite_name!r}; suites are: {', '.join(SUITES)}")
     suite = SUITES.get(suite_name, {})
     pick = {name: tuple(given.get(name) or suite.get(name) or ()) or None for name in FILTERS}
     specs = registry.select(pick["problem"])
     _check_modes(specs, pick["framework"], pick["mode"])
-    cases = cases_module.generate(
-        specs,
-        transforms=pick["transform"],
-        frameworks=pick["framework"],
-        modes=pick["mode"],
-        sizes=pick["size"],
-        dtypes=pick["dtype"],
-        devices=pick["device"] or ("auto",),
-        sweep=options.sweep,
-    )
+    if options.devices is not None:
+        cases = _scaling_cases(options, specs, pick)
+    else:
+        cases = cases_module.generate(
+            specs,
+            transforms=pick["transform"],
+            frameworks=pick["framework"],
+            modes=pick["mode"],
+            sizes=pick["size"],
+            dtypes=pick["dtype"],
+            devices=pick["device"] or ("auto",),
+            sweep=options.sweep,
+        )
     if "keep" in suite and not given.get("transform") and not given.get("mode"):
         cases = [case for case in cases if suite["keep"](case)]  # a suite's per-problem choice of transforms and modes
     if not cases:
@@ -192,6 +201,47 @@ def _check_options(options) -> None:
             raise SciadError(f"{flag} applies to the cases already in a results file, so it needs --resume")
 
 
+# Simulated devices per core at most: each torch rank is a process with its own interpreter and heap, and
+# beyond this the scheduler's time slicing, not the sharding, decides what is measured.
+SIMULATED_PER_CORE = 8
+
+
+def _scaling_cases(options, specs, pick):
+    """`--devices`: the scaling cases, refused in one sentence (before the results file is touched) where
+    the device counts cannot exist here or cannot split a case's axis evenly."""
+    from .. import registry, sharding
+    from . import cases as cases_module
+
+    counts = cases_module.parse_devices(options.devices)
+    if options.sweep or options.suite:
+        raise SciadError(f"--devices measures scaling at a named size; it takes no {'--sweep' if options.sweep else '--suite'}")
+    if pick["device"] and set(pick["device"]) != {"cpu"}:
+        raise SciadError(
+            "--devices runs on simulated CPU devices (JAX) and gloo ranks (torch) on this host; it takes no --device "
+            f"{', '.join(d for d in pick['device'] if d != 'cpu')} (a multi-GPU job: README.md, Across hosts)"
+        )
+    cores = len(os.sched_getaffinity(0))
+    if max(counts) > SIMULATED_PER_CORE * cores:
+        raise SciadError(
+            f"--devices {max(counts)} is more devices than this host can simulate: {SIMULATED_PER_CORE} per core "
+            f"on its {cores} cores, so at most {SIMULATED_PER_CORE * cores}"
+        )
+    cases = cases_module.generate_scaling(
+        specs, counts, transforms=pick["transform"], frameworks=pick["framework"], modes=pick["mode"], sizes=pick["size"],
+        dtypes=pick["dtype"],
+    )
+    for problem, transform, size in dict.fromkeys((c.problem, c.transform, c.size) for c in cases):
+        axis = sharding.split_axis(registry.get(problem), transform, size)
+        uneven = [n for n in counts if axis.length % n]
+        if uneven:
+            what = "the vmap batch" if axis.parameter is None else f"the data rows ({axis.parameter})"
+            raise SciadError(
+                f"{what} of problem {problem!r}, transform {transform!r} at size {size!r} has length {axis.length}, which "
+                f"{uneven[0]} devices cannot split evenly for strong scaling; give device counts that divide {axis.length}"
+            )
+    return cases
+
+
 def _check_modes(specs, frameworks, modes) -> None:
     """Each mode given must be a mode of a selected framework (`--framework torch --mode jit` names the mode)."""
     frameworks = frameworks or (*FRAMEWORKS, *BASELINE_LIBRARIES)
@@ -224,7 +274,8 @@ def summarise(console, records) -> None:
     rows: dict[tuple, dict] = {}
     medians: dict[tuple, dict] = {}
     for r in records:
-        key = (r["problem"], r["transform"], r["size"], r["dtype"], r["device"])
+        device = r["device"] + (f" ×{r['devices']} {r['scaling']}" if r.get("devices") is not None else "")
+        key = (r["problem"], r["transform"], r["size"], r["dtype"], device)
         row = rows.setdefault(key, {})
         if r["status"] == "ok":
             row[f"{r['framework']} {r['mode']}"] = fmt_time(r["median_s"])

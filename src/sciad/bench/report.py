@@ -39,7 +39,10 @@ class Run:
             )
         envs = results.environments(records)
         self.env = envs[0] if envs else {}
-        self.cases = results.latest(records)
+        latest = results.latest(records)
+        # Scaling cases (`sciad bench --devices`) have their own section; the other sections read the rest.
+        self.scaling = [r for r in latest if r.get("devices") is not None]
+        self.cases = [r for r in latest if r.get("devices") is None]
         self.superseded = results.superseded(records)
         settings = {id(r): s for r, s in zip(results.cases(records), results.settings_of(records))}
         self.settings = [settings[id(r)] for r in self.cases]
@@ -573,7 +576,7 @@ def _environment(runs) -> str:
     rows = []
     for i, run in enumerate(runs):
         env, counts = run.env, defaultdict(int)
-        for r in run.cases:
+        for r in run.cases + run.scaling:
             counts[r["status"]] += 1
         versions = env.get("versions", {})
         threads = sorted({s["threads"] for s in run.settings if s.get("threads") is not None}) or [env.get("threads", "?")]
@@ -590,7 +593,7 @@ def _environment(runs) -> str:
         )
     problems_ = []
     for run in runs:
-        for r in run.cases:
+        for r in run.cases + run.scaling:
             if r["status"] not in ("ok", "known_failure"):
                 problems_.append(
                     f"- `{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}`: "
@@ -612,7 +615,81 @@ def _environment(runs) -> str:
 
 
 def _case_id(r) -> str:
-    return f"{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}"
+    scaling = f"-{r['scaling']}{r['devices']}" if r.get("devices") is not None else ""
+    return f"{r['problem']}-{r['transform']}-{r['framework']}-{r['mode']}-{r['size']}-{r['dtype']}{scaling}"
+
+
+def efficiency(scaling: str, devices: int, one: float, many: float) -> float:
+    """Parallel efficiency on `devices` devices from the medians on one device and on `devices`: strong
+    scaling (same total work) T1 / (N·TN), weak scaling (work ×N, the same per device) T1 / TN. 1 is ideal."""
+    return one / (devices * many) if scaling == "strong" else one / many
+
+
+def _scaling(runs, out: pathlib.Path) -> str:
+    """Parallel efficiency against device count, per problem and transform, a line per framework/mode and
+    scaling kind; the medians and efficiencies as a table; and, where the devices were simulated on one
+    host's shared cores, what the figure measures."""
+    plt = _plt()
+    series = defaultdict(dict)  # (run, problem, transform, size, dtype, framework, mode, scaling) -> {N: median}
+    simulated, cores = False, set()
+    for i, run in enumerate(runs):
+        for r in run.scaling:
+            if r["status"] == "ok":
+                series[(i, r["problem"], r["transform"], r["size"], r["dtype"], r["framework"], r["mode"], r["scaling"])][
+                    r["devices"]
+                ] = r["median_s"]
+                simulated |= bool(r.get("simulated_devices"))
+                cores.add(r.get("cores"))
+    rows, panels = [], defaultdict(list)
+    for key, medians in sorted(series.items()):
+        i, problem, transform, size, dtype, fw, mode, kind = key
+        one = medians.get(1)
+        points = [(n, efficiency(kind, n, one, t)) for n, t in sorted(medians.items())] if one else []
+        panels[(problem, transform, size, dtype)].append((i, fw, mode, kind, points))
+        for n, t in sorted(medians.items()):
+            eff = dict(points).get(n)
+            rows.append([problem, transform, size, dtype, f"{fw} {mode}", kind, n, fmt_time(t), "–" if eff is None else f"{eff:.2f}"]
+                        + ([f"[{i + 1}]"] if len(runs) > 1 else []))
+    failed = [f"`{_case_id(r)}` ({r['status']})" for run in runs for r in run.scaling if r["status"] != "ok"]
+    if not panels:
+        return "## Scaling across devices\n\nNo scaling case produced a timing" + (f": {', '.join(failed)}." if failed else ".")
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.8), squeeze=False)
+    counts = sorted({n for medians in series.values() for n in medians})
+    for ax, (panel, lines) in zip(axes[0], sorted(panels.items())):
+        for i, fw, mode, kind, points in lines:
+            if points:
+                ax.plot(*zip(*points), marker="o" if kind == "strong" else "s", linestyle="-" if kind == "strong" else "--",
+                        label=f"{fw} {mode}, {kind}" + (f" [{i + 1}]" if len(runs) > 1 else ""))
+        ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(counts, [str(n) for n in counts])
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("devices")
+        ax.set_ylabel("parallel efficiency")
+        ax.set_title(" ".join(panel), fontsize=9)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "scaling_efficiency.png", dpi=100)
+    plt.close(fig)
+    shown = ", ".join(str(c) for c in sorted(c for c in cores if c is not None)) or "?"
+    note = (
+        f"\n\n**The devices were simulated on one host** (JAX's host-platform CPU devices, torch's gloo ranks as "
+        f"processes), sharing its {shown} cores, which the one-device run already used all of: more devices add no "
+        "compute here, so this figure measures the communication and partitioning overhead of the "
+        "sharded transforms, not speed-up."
+        if simulated
+        else ""
+    )
+    header = ["problem", "transform", "size", "dtype", "framework", "scaling", "devices", "median", "efficiency"]
+    return (
+        "## Scaling across devices\n\nParallel efficiency of the sharded transforms (`sciad bench --devices`): strong "
+        "scaling keeps the total work (the split axis's length) fixed, E = T1 / (N·TN); weak scaling grows the split "
+        "axis ×N, the same work per device, E = T1 / TN. 1 is ideal (dotted)."
+        + note
+        + "\n\n![scaling efficiency](scaling_efficiency.png)\n\n"
+        + markdown_table(header + (["results"] if len(runs) > 1 else []), rows)
+        + (f"\n\nScaling cases without a timing: {', '.join(failed)}." if failed else "")
+    )
 
 
 def _settings_differences(run, name) -> str:
@@ -644,7 +721,9 @@ def write(paths, out: pathlib.Path) -> pathlib.Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
         title = "# sciad benchmark report\n\nGenerated by `sciad report " + " ".join(str(p) for p in paths) + f" --out {out}`."
-        if not any(run.ok() for run in runs):
+        if not any(run.ok() for run in runs) and any(run.scaling for run in runs):
+            sections = [title, _environment(runs), _scaling(runs, out)]
+        elif not any(run.ok() for run in runs):
             sections = [
                 title,
                 _environment(runs),
@@ -663,7 +742,7 @@ def write(paths, out: pathlib.Path) -> pathlib.Path:
                 _time_vs_size(runs, out),
                 _memory_vs_size(runs, out),
                 _harness(runs),
-            ]
+            ] + ([_scaling(runs, out)] if any(run.scaling for run in runs) else [])
         path = out / "report.md"
         path.write_text("\n\n".join(sections) + "\n")
     except OSError as exc:

@@ -162,6 +162,8 @@ def case_key(record: dict) -> tuple:
         record["size"],
         record["dtype"],
         record.get("device_requested", record["device"]),
+        record.get("devices"),  # scaling cases (`sciad bench --devices`): the device count and the scaling kind
+        record.get("scaling"),
     )
 
 

@@ -21,9 +21,14 @@ from .worker import MARK
 class Worker:
     """A worker subprocess for one framework, answering one case at a time with a time limit."""
 
-    def __init__(self, framework: str, threads: int, log: pathlib.Path):
+    def __init__(self, framework: str, threads: int, log: pathlib.Path, devices: int | None = None):
         use_local_inductor_cache()  # in this process's environment, which the worker inherits
         env = dict(os.environ)
+        if devices is not None and framework == "jax":
+            from ..sharding import with_host_devices
+
+            # Before JAX is imported in the worker: its CPU platform then shows `devices` devices.
+            env = with_host_devices(env, devices)
         env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX must not grab the GPU's memory up front
         env["PYTHONUNBUFFERED"] = "1"
         self.framework = framework
@@ -188,9 +193,10 @@ def _run_all(todo, file, finished, supersedes, threads, options, settings, timeo
     try:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("starting", total=len(todo))
-            # One framework at a time: its worker holds the device alone.
-            for framework in dict.fromkeys(case.framework for case in todo):
-                for case in (c for c in todo if c.framework == framework):
+            # One framework at a time: its worker holds the device alone. Scaling cases get a worker per
+            # device count (JAX's simulated devices are fixed when it is imported).
+            for framework, devices in dict.fromkeys((case.framework, case.devices) for case in todo):
+                for case in (c for c in todo if (c.framework, c.devices) == (framework, devices)):
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         progress.update(task, description=f"--budget spent: {len(todo) - len(finished)} cases left for --resume")
@@ -206,8 +212,8 @@ def _run_all(todo, file, finished, supersedes, threads, options, settings, timeo
                     file.write(record)
                     finished.append(record)
                     progress.advance(task)
-                if framework in workers:
-                    workers.pop(framework).close()
+                if (framework, devices) in workers:
+                    workers.pop((framework, devices)).close()
             progress.update(task, description=f"done: {len(finished)} cases")
     finally:
         for worker in workers.values():
@@ -216,20 +222,21 @@ def _run_all(todo, file, finished, supersedes, threads, options, settings, timeo
 
 def _run_one(workers, hellos, case, threads, options, timeout, log) -> dict:
     started = time.perf_counter()
-    if case.framework in workers and not workers[case.framework].alive():
-        workers.pop(case.framework).close()  # it died between cases (killed from outside): start a fresh one
+    which = (case.framework, case.devices)
+    if which in workers and not workers[which].alive():
+        workers.pop(which).close()  # it died between cases (killed from outside): start a fresh one
     try:
-        if case.framework not in workers:
-            workers[case.framework] = Worker(case.framework, threads, log)
-            hellos[case.framework] = workers[case.framework].hello
-        record = workers[case.framework].run(case, options, timeout)
+        if which not in workers:
+            workers[which] = Worker(case.framework, threads, log, case.devices)
+            hellos[case.framework] = workers[which].hello
+        record = workers[which].run(case, options, timeout)
     except TimeoutError:
-        worker = workers.pop(case.framework, None)
+        worker = workers.pop(which, None)
         if worker:
             worker.close()  # a stuck worker is replaced, not waited for
         record = dict(vars_of(case), status="timeout", error=timeout_message(timeout))
     except RuntimeError as exc:
-        worker = workers.pop(case.framework, None)
+        worker = workers.pop(which, None)
         if worker:
             worker.close()
         record = dict(vars_of(case), status="error", error=str(exc), elapsed_s=time.perf_counter() - started)

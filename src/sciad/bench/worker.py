@@ -119,6 +119,8 @@ def run_case(case: dict, options: dict) -> dict:
     from sciad.trees import cast
 
     case_obj = Case(**case)
+    if case_obj.devices is not None:
+        return run_scaling_case(case, options)
     spec = registry.get(case_obj.problem)
     fw = frameworks.load(case_obj.framework, baselines=True)
     record = dict(case, device_requested=case["device"], status="ok", error=None)
@@ -230,6 +232,85 @@ def run_case(case: dict, options: dict) -> dict:
 
 
 BARE_CHUNKS = 5
+
+
+def run_scaling_case(case: dict, options: dict) -> dict:
+    """A scaling case: JAX in this process (started with `devices` simulated CPU devices, see runner.Worker),
+    torch on `devices` spawned gloo ranks, whose rank 0 returns the record."""
+    if case["framework"] == "torch":
+        from sciad import sharding
+
+        return sharding.spawn(_scaling_rank, case["devices"], case, options)
+    return _scaling_record(case, options)
+
+
+def _scaling_rank(case: dict, options: dict) -> dict:
+    return _scaling_record(case, options)
+
+
+def _scaling_record(case: dict, options: dict) -> dict:
+    """Time the sharded transform of `case` (`sciad.sharding.build`) on its devices, after checking its
+    first result against the problem's reference. On torch this runs on every rank in lockstep (each call
+    ends in a collective); rank 0 decides when timing stops and tells the others, outside the timed calls."""
+    from sciad import checks, frameworks, registry, sharding, transforms
+    from sciad.bench.cases import WEAK, Case
+    from sciad.trees import cast
+
+    case_obj = Case(**case)
+    spec = registry.get(case_obj.problem)
+    fw = frameworks.load(case_obj.framework)
+    record = dict(case, device_requested=case["device"], status="ok", error=None)
+    failure = spec.known_failure(case_obj.framework, case_obj.transform, case_obj.mode, case_obj.size)
+    if failure:
+        return dict(record, status="known_failure", error=failure.reason)
+    weak = case_obj.scaling == WEAK
+    y, args, extra, parameters = sharding.scaled_inputs(spec, case_obj.transform, case_obj.size, case_obj.dtype, case_obj.devices, weak)
+    record["size_parameters"] = parameters
+    record["split_length"] = sharding.plan(spec, case_obj.transform, case_obj.devices).length(y, args)
+    sharded = sharding.build(spec, case_obj.transform, case_obj.framework, case_obj.mode, case_obj.devices)
+    inputs = fw.convert((y, args), device="cpu")
+    record["device"] = fw.device_name(inputs)
+    record["simulated_devices"] = True  # JAX's host-platform devices and torch's gloo ranks share this host's cores
+    record["cores"] = len(os.sched_getaffinity(0))
+    more = _agreement(case_obj.framework)
+
+    started = time.perf_counter()
+    out = fw.sync(sharded(*inputs))
+    record["first_call_s"] = time.perf_counter() - started
+    y64, args64, extra64 = cast((y, args, extra), "float64")
+    expected, actual = transforms.projected(spec, case_obj.transform, y64, args64, extra64, fw.to_numpy(out))
+    err = checks.error({"p": expected}, {"p": actual})
+    tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
+    record.update(check_error=err, check_tolerance=tolerance)
+    if not err <= tolerance:
+        return dict(record, status="invalid", error=f"projected error {err:.3g} exceeds {tolerance:.1g}")
+    del out
+    times, total = [], 0.0
+    while more((len(times) < options["min_runs"] or total < options["min_time"]) and len(times) < options["max_runs"]):
+        started = time.perf_counter()
+        fw.sync(sharded(*inputs))
+        elapsed = time.perf_counter() - started
+        times.append(elapsed)
+        total += elapsed
+    q1, _, q3 = statistics.quantiles(times, n=4) if len(times) > 1 else (times[0], None, times[0])
+    record.update(median_s=statistics.median(times), mean_s=total / len(times), min_s=min(times), iqr_s=q3 - q1, runs=len(times))
+    return record
+
+
+def _agreement(framework: str):
+    """`more(flag)`: whether to time another call. On torch ranks, rank 0's flag, broadcast, so that every
+    rank makes the same number of calls (a rank that stopped early would leave the others in a collective)."""
+    if framework != "torch":
+        return lambda flag: flag
+    import torch
+    import torch.distributed as dist
+
+    def more(flag: bool) -> bool:
+        decided = torch.tensor([int(flag)])
+        dist.broadcast(decided, src=0)
+        return bool(decided.item())
+
+    return more
 
 # The benchmark's check catches wrong results at large sizes, not roundoff: its tolerance is at least this.
 VALIDITY = {"float64": 1e-8, "float32": 1e-3}

@@ -102,7 +102,7 @@ def spawn(target, ranks: int, *args, timeout: float = 300.0, **kwargs):
     rendezvous: no port to pick); rank 0's return value. Each rank gets an equal share of the CPU threads."""
     if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
         raise SciadError(f"ranks={ranks!r} is not accepted; a positive integer is")
-    threads = max(1, (os.cpu_count() or 1) // ranks)
+    threads = max(1, len(os.sched_getaffinity(0)) // ranks)  # this process's cores (a bench worker is pinned)
     with tempfile.TemporaryDirectory() as tmp:
         rendezvous, results = os.path.join(tmp, "rendezvous"), os.path.join(tmp, "rank0.pkl")
         torch.multiprocessing.start_processes(
