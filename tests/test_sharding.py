@@ -333,3 +333,73 @@ def test_the_report_computes_strong_and_weak_efficiency(tmp_path):
         assert any(row.startswith("| hmc | vmap") and f"| {kind} | {n} |" in row and row.endswith(f"| {shown} |")
                    for row in text.splitlines()), (kind, n, text)
     assert "simulated on one host" in text and (tmp_path / "out" / "scaling_efficiency.png").exists()
+
+
+# -- across processes, on the frameworks' own launchers: README.md's "Across hosts" commands ----------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def _readme_commands() -> dict[str, str]:
+    """The JAX and torchrun lines of README.md's "Across hosts" section, as written there."""
+    section = (ROOT / "README.md").read_text().split("### Across hosts", 1)[1].split("\n## ", 1)[0]
+    lines = section.split("```bash", 1)[1].split("```", 1)[0].splitlines()
+    return {
+        "jax": next(line for line in lines if line.startswith("python ") and "--coordinator" in line),
+        "torch": next(line for line in lines if line.startswith("torchrun ")),
+    }
+
+
+def test_the_readme_multihost_commands_on_two_local_processes_agree_with_one_process(tmp_path):
+    """README's 2-host × 8-GPU lines with the host counts changed, on this CPU: JAX in two processes
+    (jax.distributed.initialize on localhost, one CPU device each), torch on torchrun's two gloo ranks.
+    Each sharded result equals the one-device result (≤ 1e-12) and the NumPy reference, and JAX equals torch."""
+    import shlex
+
+    from sciad import transforms
+
+    commands = _readme_commands()
+    jax_line = commands["jax"].replace("host0:12355", f"localhost:{_free_port()}").replace("--out jax.npz", f"--out {tmp_path}/jax.npz")
+    torch_line = (
+        commands["torch"]
+        .replace("--nnodes 2 --nproc-per-node 8", "--nnodes 1 --nproc-per-node 2")
+        .replace("host0:29500", f"localhost:{_free_port()}")
+        .replace("--out torch.npz", f"--out {tmp_path}/torch.npz")
+    )
+    assert jax_line.count("localhost") == torch_line.count("localhost") == 1 and "host0" not in jax_line + torch_line
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # one CPU device per JAX process
+    bin_dir = pathlib.Path(sys.executable).parent
+    started = [
+        subprocess.Popen(
+            [sys.executable, *shlex.split(jax_line.replace("$i", str(i)))[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )
+        for i in (0, 1)
+    ]
+    started.append(
+        subprocess.Popen([str(bin_dir / "torchrun"), *shlex.split(torch_line)[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    )
+    logs = [process.communicate(timeout=240)[0] for process in started]
+    assert all(process.returncode == 0 for process in started), "\n".join(log[-3000:] for log in logs)
+
+    spec = registry.get("logistic_regression")
+    outputs = {fw: dict(np.load(tmp_path / f"{fw}.npz")) for fw in ("jax", "torch")}
+    assert outputs["jax"]["devices"] == outputs["torch"]["devices"] == 2
+    for transform in ("grad", "per_sample_grad"):
+        y, args = sharding.inputs(spec, transform, "float64", 2)
+        reference = transforms.expected(spec, transform, y, args, ())
+        got = {}
+        for fw, saved in outputs.items():
+            got[fw] = {k.split("/")[2]: v for k, v in saved.items() if k.startswith(f"{transform}/sharded/")}
+            one = {k.split("/")[2]: v for k, v in saved.items() if k.startswith(f"{transform}/one/")}
+            assert got[fw] and one.keys() == got[fw].keys()
+            assert checks.error(one, got[fw]) <= 1e-12, (fw, transform)
+            assert checks.error(reference, got[fw]) <= spec.tolerance["float64"], (fw, transform)
+        assert checks.error(got["jax"], got["torch"]) <= spec.tolerance["float64"], transform

@@ -180,9 +180,9 @@ def generate_scaling(specs, counts, *, transforms=None, frameworks=None, modes=N
     for framework in frameworks or ():
         choose("framework", framework, FRAMEWORKS, "with --devices (baselines have no sharded form)")
     for transform in transforms or ():
-        for spec in specs:
-            if transform in spec.transforms:
-                sharding.sharding_for(spec, transform)  # one sentence when it has no sharded form
+        listing = [spec for spec in specs if transform in spec.transforms]
+        if listing and not any(sharding.supports(spec, transform) for spec in listing):
+            sharding.sharding_for(listing[0], transform)  # one sentence: why it has no sharded form
     cases = []
     for spec in specs:
         for transform in spec.transforms:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import numpy as np
 from jax.sharding import AxisType, NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -64,6 +65,16 @@ OUT_SPECS = {"mean": P(), "gather": P(AXIS)}
 CHECK_VMA = {"mean": True, "gather": False}
 
 
+def place(value, sharding: NamedSharding) -> jax.Array:
+    """`value` (the same global array on every process) laid out as `sharding` says. In one process,
+    `device_put`; across processes (`jax.distributed`), each process builds the shards its own devices hold
+    from its host copy (`make_array_from_callback`), since one process cannot put data on another's devices."""
+    if jax.process_count() == 1:
+        return jax.device_put(value, sharding)
+    host = np.asarray(value)
+    return jax.make_array_from_callback(host.shape, sharding, lambda index: host[index])
+
+
 def shard(plan, fw, fn, mode, local=None):
     """The sharded transform of `plan` (a `sciad.sharding.Plan`), compiled as `mode` says (jit wraps the
     whole shard_map). `local(plan, fw, fn)` replaces the per-device function (tests plant the N× trap)."""
@@ -89,11 +100,9 @@ def shard(plan, fw, fn, mode, local=None):
 
     def call(y, args):
         plan.check(y, args)
-        y = tree_map(lambda leaf: jax.device_put(leaf, NamedSharding(the_mesh, y_spec)), y)
+        y = tree_map(lambda leaf: place(leaf, NamedSharding(the_mesh, y_spec)), y)
         args = {
-            key: value
-            if isinstance(value, _SCALARS)
-            else jax.device_put(value, NamedSharding(the_mesh, P(AXIS) if key in plan.split_keys else P()))
+            key: value if isinstance(value, _SCALARS) else place(value, NamedSharding(the_mesh, P(AXIS) if key in plan.split_keys else P()))
             for key, value in args.items()
         }
         return compiled(y, args)
