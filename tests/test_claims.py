@@ -39,7 +39,7 @@ def test_a_claim_holds_fails_or_depends_on_its_deciding_comparisons():
 
 
 def _record(case, seconds):
-    problem, transform, framework, mode, size, dtype, device = case
+    problem, transform, framework, mode, size, dtype, device = case[:7]
     return {
         "problem": problem, "transform": transform, "framework": framework, "mode": mode, "size": size,
         "dtype": dtype, "device": "cpu", "device_requested": device, "status": "ok", "median_s": seconds,
@@ -62,6 +62,71 @@ def test_assess_reads_repetitions_into_a_verdict():
     assert [m.outcome for m in measured] == [claims.HOLDS, claims.FAILS]
     assert result == claims.DEPENDS
     assert "fails at" in claims.deciding_figure(claim, result, measured)
+
+
+def _probe_record(scheme, perturbation, samples, draws=None):
+    from sciad import sampling
+
+    return {
+        **sampling.key_fields(scheme, perturbation), "status": "ok", "digest": samples,
+        "draws_digest": draws or samples, "last_first_coordinate": [float(len(samples))],
+    }  # fmt: skip
+
+
+def _probe_reps(runs, changed):
+    """`runs` repetitions of every probe; `changed` maps (scheme, perturbation) to (samples, draws) digests that
+    differ from the base's ("base", "base")."""
+    from sciad import sampling
+
+    reps = []
+    for _ in range(runs):
+        rep = {}
+        for scheme in sampling.SCHEMES:
+            for perturbation in (sampling.BASE, *sampling.PERTURBATIONS[1:]):
+                samples, draws = changed.get((scheme, perturbation), ("base", "base"))
+                record = _probe_record(scheme, perturbation, samples, draws)
+                rep[sampling.case_key(scheme, perturbation)] = record
+        reps.append(rep)
+    return reps
+
+
+def test_claim_9_verdict_from_bitwise_checks():
+    from sciad import sampling
+
+    global_differs = {("global", sampling.OTHER): ("other", "other"), ("global", sampling.BATCHES): ("split", "split")}
+    global_differs.update({("global", sampling.SHARDED): ("x", "x"), ("global", sampling.ONE_THREAD): ("y", "y")})
+    # Keys identical everywhere and the global generator changed by every perturbation but a rerun: a rerun of a
+    # seeded global generator reproduces, against the claim, so the claim depends.
+    result, checked = claims.assess_determinism(_probe_reps(2, global_differs))
+    by = {(c.scheme, c.perturbation): c for c in checked}
+    assert by[("keys", sampling.BATCHES)].outcome == claims.HOLDS
+    assert by[("global", sampling.OTHER)].outcome == claims.HOLDS
+    assert by[("global", sampling.RERUN)].outcome == claims.FAILS and result == claims.DEPENDS
+    # A key's samples that differ only in roundoff (the same draws) fail the rule, which is about samples, and
+    # the figure says it was roundoff.
+    roundoff = {**global_differs, ("keys", sampling.SHARDED): ("sharded", "base")}
+    result, checked = claims.assess_determinism(_probe_reps(2, roundoff))
+    (sharded,) = [c for c in checked if (c.scheme, c.perturbation) == ("keys", sampling.SHARDED)]
+    assert sharded.outcome == claims.FAILS and sharded.draws_identical is True
+    assert "roundoff only (the same draws) under 4 devices" in claims._determinism_figure(checked)
+    # One run cannot decide a rerun; a record the host could not make is not measured and does not decide.
+    reps = _probe_reps(1, global_differs)
+    reps[0][sampling.case_key("generator", sampling.SHARDED)].update(status="unsupported", error="one device")
+    _, checked = claims.assess_determinism(reps)
+    by = {(c.scheme, c.perturbation): c for c in checked}
+    assert by[("keys", sampling.RERUN)].outcome == claims.UNDECIDED
+    assert by[("generator", sampling.SHARDED)].outcome == claims.NOT_MEASURED and not by[("generator", sampling.SHARDED)].decides
+
+
+def test_claim_9_probe_in_process_torch():
+    # The real probe, two transitions: a seeded global generator reruns bitwise in one process; a draw in between
+    # changes the draws and the samples.
+    from sciad import sampling
+
+    configs = [("global", sampling.BASE), ("global", sampling.OTHER), ("global", sampling.BASE)]
+    found = [(sampling.digest(out[0]), sampling.digest(out[1])) for *_, out, _ in sampling.probe("torch", configs, transitions=2)]
+    (base, base_draws), (other, other_draws), (again, again_draws) = found
+    assert (base, base_draws) == (again, again_draws) and other != base and other_draws != base_draws
 
 
 def test_every_claim_is_listed_with_its_rule(capsys):

@@ -43,7 +43,10 @@ class Side:
     cases: tuple  # of (problem, transform, framework, mode, size)
 
     def case_keys(self, dtype=DTYPE):
-        return [(*c, dtype, DEVICE) for c in self.cases]
+        """The harness's keys of these cases (`Case.key`, the key `results.case_key` reads back)."""
+        from .bench.cases import Case
+
+        return [Case(*c, dtype, DEVICE).key for c in self.cases]
 
 
 def side(*cases) -> Side:
@@ -73,6 +76,7 @@ class Claim:
     x_label: str = ""  # the sweep's axis, when the comparisons are a sweep
     figure: str = ""  # name of an extra figure (see FIGURES)
     not_measured: str = ""  # why this claim has no cases yet
+    determinism: bool = False  # decided by `sciad.sampling`'s bitwise checks, not by ratios of timings
 
     def selected(self, quick: bool) -> tuple[Comparison, ...]:
         return self.quick_comparisons if quick and self.quick_comparisons else self.comparisons
@@ -417,11 +421,14 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         9,
         "Explicit PRNG keys are reproducible; a global generator is not",
-        "—",
+        "bitwise equality (SHA-256 of the float64 samples) of K HMC chains' samples under a perturbation against the "
+        "same scheme's base run (`sciad.sampling`)",
         1.0,
-        "a check, not a timing: identical samples across runs, under vmap and across devices",
-        not_measured="needs a sampling probe (JAX keys against a seeded torch.Generator and the global generator) "
-        "that the benchmark worker cannot run yet: it times transforms of problems",
+        "a check, not a timing: JAX keys hold where their samples are bitwise identical to the base run under each "
+        "perturbation (a rerun in another process, another component drawing first, the chains in two vmap batches, "
+        "4 devices, 1 thread); the global generator holds where its samples differ under it; every such check decides "
+        "(a seeded torch.Generator is shown, not deciding; a check this host cannot run is shown as not measured)",
+        determinism=True,
     ),
     Claim(
         10,
@@ -462,16 +469,20 @@ def cases_for(claims, quick: bool):
 
 # -- measuring --------------------------------------------------------------------------------------
 
-QUICK = {"reps": 3, "min_runs": 3, "max_runs": 100, "min_time": 0.03, "timeout": 120.0}
-FULL = {"reps": 5, "min_runs": 5, "max_runs": 2000, "min_time": 0.2, "timeout": 300.0}
+# probe_reps: the repetitions that also run claim 9's sampling probes (None: all); two separate runs are what
+# "across runs" needs, and a quick run has no time for more.
+QUICK = {"reps": 3, "min_runs": 3, "max_runs": 100, "min_time": 0.03, "timeout": 120.0, "probe_reps": 2}
+FULL = {"reps": 5, "min_runs": 5, "max_runs": 2000, "min_time": 0.2, "timeout": 300.0, "probe_reps": None}
 
 
 def measure(claims, out: pathlib.Path, *, quick: bool, reps: int, resume: bool, console, threads: int) -> list[pathlib.Path]:
-    """Run every repetition's cases through the harness; the results files, one per repetition."""
+    """Run every repetition's cases through the harness (and claim 9's sampling probes, in their own
+    subprocesses, into the same file); the results files, one per repetition."""
     from .bench import runner
 
     settings = QUICK if quick else FULL
     cases = cases_for(claims, quick)
+    probes = any(c.determinism for c in claims)
     files = [out / "results" / f"rep{k + 1}.jsonl" for k in range(reps)]
     if not resume:
         for file in files:
@@ -479,18 +490,24 @@ def measure(claims, out: pathlib.Path, *, quick: bool, reps: int, resume: bool, 
                 raise SciadError(f"{file} exists; pass --resume to complete it, or choose another --out")
     options = {k: settings[k] for k in ("min_runs", "max_runs", "min_time")}
     options.update(suite="claims-quick" if quick else "claims", sweep=False)
+    recorded = {"threads": threads, **{k: settings[k] for k in ("min_runs", "max_runs", "min_time", "timeout")}}
     for k, file in enumerate(files):
-        runner.run(
-            cases,
-            file,
-            threads=threads,
-            options=options,
-            timeout=settings["timeout"],
-            console=console,
-            resume=resume,
-            header=f"claims: repetition {k + 1} of {reps}, {len(cases)} cases → {file}",
-        )
-    return files
+        if cases:
+            runner.run(
+                cases,
+                file,
+                threads=threads,
+                options=options,
+                timeout=settings["timeout"],
+                console=console,
+                resume=resume,
+                header=f"claims: repetition {k + 1} of {reps}, {len(cases)} cases → {file}",
+            )
+        if probes and (settings["probe_reps"] is None or k < settings["probe_reps"]):
+            from . import sampling
+
+            sampling.run(file, threads=threads, settings=recorded, options=options, console=console)
+    return [file for file in files if file.exists()]  # claim 9 alone in a quick run writes only its probe_reps
 
 
 def load(files) -> tuple[list[dict[tuple, dict]], list[dict]]:
@@ -527,7 +544,9 @@ class Measured:
     why: str = ""
 
 
-def assess(claim: Claim, reps, quick: bool) -> tuple[str, list[Measured]]:
+def assess(claim: Claim, reps, quick: bool) -> tuple[str, list]:
+    if claim.determinism:
+        return assess_determinism(reps)
     measured = []
     for comparison in claim.selected(quick):
         num = _side_values(reps, comparison.numerator, comparison.metric)
@@ -550,6 +569,124 @@ def assess(claim: Claim, reps, quick: bool) -> tuple[str, list[Measured]]:
     if claim.not_measured:
         return NOT_MEASURED, measured
     return verdict(m.outcome for m in measured if m.comparison.decides), measured
+
+
+@dataclasses.dataclass
+class Checked:
+    """One of claim 9's checks: a scheme's samples under a perturbation against its base run, bitwise."""
+
+    scheme: str
+    perturbation: str
+    identical: bool | None  # the samples; None: not measured, or not every run has its record
+    outcome: str
+    runs: int
+    decides: bool
+    why: str = ""  # a check not decided: the statuses; one that differs: by how much
+    draws_identical: bool | None = None  # the momenta and uniforms drawn: a different stream, or only roundoff?
+
+    @property
+    def label(self) -> str:
+        from . import sampling
+
+        return f"{sampling.SCHEME_NAMES[self.scheme]}: {self.perturbation}"
+
+
+def check_determinism(scheme: str, perturbation: str, reps) -> Checked:
+    """Whether `scheme`'s samples under `perturbation` are bitwise those of its base run, in every repetition
+    (each a separate process); a rerun compares the base runs of the repetitions with each other."""
+    from . import sampling
+
+    base_key, key = sampling.case_key(scheme, sampling.BASE), sampling.case_key(scheme, perturbation)
+    decides = scheme in sampling.DECIDING
+    base = [rep[base_key] for rep in reps if base_key in rep]
+    other = [rep[key] for rep in reps if key in rep]
+    unsupported = [r for r in other if r.get("status") == "unsupported"]
+    if unsupported:
+        return Checked(scheme, perturbation, None, NOT_MEASURED, 0, False, why=unsupported[0].get("error") or "unsupported")
+    found = base + other
+    failed = sorted({f"{r.get('status')}: {r.get('error')}" for r in found if r.get("status") != "ok"})
+    runs = len(base) if perturbation == sampling.RERUN else min(len(base), len(other))
+    if failed or not base or not other or (perturbation == sampling.RERUN and runs < 2):
+        why = "; ".join(failed) or ("one run: a rerun needs two" if base else "no record")
+        return Checked(scheme, perturbation, None, UNDECIDED, runs, decides, why=why)
+    identical = len({r["digest"] for r in found}) == 1
+    draws = {r.get("draws_digest") for r in found}
+    draws_identical = None if None in draws else len(draws) == 1
+    why = ""
+    if not identical:
+        values = np.array([r["last_first_coordinate"] for r in found], dtype=float)
+        why = f"final x₀ of the chains differs by up to {np.max(np.abs(values - values[0])):.3g}"
+    result = HOLDS if identical == sampling.EXPECTED[scheme] else FAILS
+    return Checked(scheme, perturbation, identical, result, runs, decides, why=why, draws_identical=draws_identical)
+
+
+def assess_determinism(reps) -> tuple[str, list[Checked]]:
+    from . import sampling
+
+    checked = [check_determinism(s, p, reps) for s in sampling.SCHEMES for p in sampling.PERTURBATIONS]
+    if not any(c.runs for c in checked):
+        return NOT_MEASURED, checked
+    return verdict(c.outcome for c in checked if c.decides), checked
+
+
+def _determinism_figure(checked: list[Checked]) -> str:
+    """Per scheme, the perturbations its samples survive bitwise and those they do not (and whether its draws did)."""
+    from . import sampling
+
+    parts = []
+    for scheme in sampling.SCHEMES:
+        mine = [c for c in checked if c.scheme == scheme]
+        same = [c.perturbation for c in mine if c.identical is True]
+        differ = [c for c in mine if c.identical is False]
+        text = [f"identical under {', '.join(same)}"] if same else []
+        roundoff = [c.perturbation for c in differ if c.draws_identical]
+        stream = [c.perturbation for c in differ if not c.draws_identical]
+        if stream:
+            text.append(f"differ under {', '.join(stream)}")
+        if roundoff:
+            text.append(f"differ in roundoff only (the same draws) under {', '.join(roundoff)}")
+        if text:
+            parts.append(f"{sampling.SCHEME_NAMES[scheme]}: {'; '.join(text)}")
+    return ". ".join(parts)
+
+
+def plot_determinism(claim: Claim, checked: list[Checked], path: pathlib.Path) -> bool:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from . import sampling
+
+    if not any(c.runs for c in checked):
+        return False
+    schemes, perturbations = list(sampling.SCHEMES), list(sampling.PERTURBATIONS)
+    colours = {HOLDS: "tab:green", FAILS: "tab:red", UNDECIDED: "tab:gray", NOT_MEASURED: "white"}
+    fig, ax = plt.subplots(figsize=(10, 3.4))
+    for c in checked:
+        x, y = perturbations.index(c.perturbation), schemes.index(c.scheme)
+        colour = to_rgba(colours[c.outcome], 0.85 if c.decides else 0.35)
+        ax.add_patch(plt.Rectangle((x - 0.48, y - 0.45), 0.96, 0.9, facecolor=colour, edgecolor="black", linewidth=0.5))
+        unknown = "not measured" if c.outcome == NOT_MEASURED else "undecided"
+        word = {True: "identical", False: "differ", None: unknown}[c.identical]
+        draws = {True: "\ndraws identical", False: "\ndraws differ", None: ""}[c.draws_identical]
+        runs = f"\n{c.runs} runs" if c.runs else ""
+        ax.text(x, y, ("samples " if c.identical is not None else "") + word + draws + runs, ha="center", va="center", fontsize=7)
+    ax.set_xlim(-0.5, len(perturbations) - 0.5)
+    ax.set_ylim(len(schemes) - 0.5, -0.5)
+    ax.set_xticks(range(len(perturbations)), perturbations, fontsize=8)
+    labels = [sampling.SCHEME_NAMES[s] + ("" if s in sampling.DECIDING else "\n(not deciding)") for s in schemes]
+    ax.set_yticks(range(len(schemes)), labels, fontsize=8)
+    ax.set_xlabel(
+        "perturbation against the scheme's base run (bitwise, SHA-256 of the samples); green: as the claim says, red: against it",
+        fontsize=8,
+    )
+    ax.set_title(textwrap.fill(f"claim {claim.number}: {claim.text}", 90), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 # -- figures ---------------------------------------------------------------------------------------
@@ -688,6 +825,50 @@ def _conditions(claim: Claim, quick: bool, environments, reps_count: int) -> str
     return f"{DTYPE}; sizes {', '.join(sizes)}; {', '.join(modes)}; {reps_count} reps"
 
 
+def _determinism_report(claim: Claim, result: str, checked: list[Checked], out: pathlib.Path, reps):
+    """Claim 9's row of the table and its section: checks, not ratios."""
+    from . import sampling
+
+    png = f"claim{claim.number}.png"
+    has_plot = plot_determinism(claim, checked, out / png)
+    runs = max((c.runs for c in checked), default=0)
+    if result == NOT_MEASURED:
+        figure, conditions = "not measured: no sampling probe's record in the results", "—"
+    else:
+        figure = _determinism_figure(checked)
+        # JAX's random bits are the same however the keys are sharded only with this flag on (its default since 0.5).
+        partitionable = sorted(
+            {str(r["jax_threefry_partitionable"]) for rep in reps for r in rep.values() if "jax_threefry_partitionable" in r}
+        )
+        conditions = (
+            f"float64; hmc {sampling.SIZE} posterior, K={sampling.CHAINS} chains × S={sampling.TRANSITIONS} transitions, "
+            f"seed {sampling.SEED}; jax jit (jax_threefry_partitionable {'/'.join(partitionable) or '?'}), torch eager; "
+            f"{runs} runs (separate processes)"
+        )
+    link = f"[plot]({png})" if has_plot else "—"
+    row = f"| {claim.number} | {claim.text} | **{result}** | {figure} | {conditions} | {link} |"
+    lines = [
+        f"### Claim {claim.number}: {claim.text}",
+        "",
+        f"- Measure: {claim.ratio}.",
+        f"- Rule (written before measuring): {claim.rule}.",
+        f"- Verdict: **{result}**.",
+        "",
+        "| scheme: perturbation | samples | draws | runs | outcome | decides | note |",
+        "|---|---|---|---:|---|---|---|",
+    ]
+    word = {True: "identical", False: "differ", None: "—"}
+    for c in checked:
+        lines.append(
+            f"| {c.label} | {word[c.identical]} | {word[c.draws_identical]} | {c.runs} | {c.outcome} "
+            f"| {'yes' if c.decides else 'no'} | {c.why} |"
+        )
+    lines.append("")
+    if has_plot:
+        lines += [f"![claim {claim.number}]({png})", ""]
+    return row, lines
+
+
 def write_report(claims, files, out: pathlib.Path, *, quick: bool, load_average) -> pathlib.Path:
     reps, environments = load(files)
     env = environments[-1] if environments else {}
@@ -697,6 +878,11 @@ def write_report(claims, files, out: pathlib.Path, *, quick: bool, load_average)
     for claim in claims:
         result, measured = assess(claim, reps, quick)
         verdicts[claim.number] = result
+        if claim.determinism:
+            row, lines = _determinism_report(claim, result, measured, out, reps)
+            rows.append(row)
+            details.append("\n".join(lines))
+            continue
         extra = figure_text(claim, measured, reps) if measured else ""
         png = f"claim{claim.number}.png"
         has_plot = plot(claim, measured, out / png) if measured else False
@@ -742,7 +928,9 @@ def write_report(claims, files, out: pathlib.Path, *, quick: bool, load_average)
         "Each case ran in the benchmark harness (`sciad bench`'s workers and JSON Lines records, in `results/`), "
         f"{len(files)} times, interleaved (repetition k ran every case before k + 1 started). A ratio's interval is "
         "a 95 % bootstrap over the repetitions' medians; a comparison is decided only when it excludes the "
-        "threshold, and a claim holds (or fails) only when every deciding comparison does; otherwise it depends.",
+        "threshold, and a claim holds (or fails) only when every deciding comparison does; otherwise it depends. "
+        "Claim 9 is a check, not a timing: bitwise equality of sampled results, from sampling probes in their own "
+        "subprocesses (`sciad.sampling`), recorded in the same files.",
         "",
         "| # | claim | verdict | deciding figure | conditions | plot |",
         "|---|---|---|---|---|---|",
@@ -790,7 +978,11 @@ def cmd_claims(options) -> int:
     chosen = [get(n) for n in sorted(numbers)]
     if options.list:
         for claim in chosen:
-            rule = f"ratio: {claim.ratio}; threshold {claim.threshold:g}; {claim.rule}"
+            rule = (
+                f"measure: {claim.ratio}; {claim.rule}"
+                if claim.determinism
+                else f"ratio: {claim.ratio}; threshold {claim.threshold:g}; {claim.rule}"
+            )
             console.print(f"{claim.number}. {claim.text}\n   {rule}", markup=False)
         return 0
     reps = options.reps if options.reps is not None else (QUICK if options.quick else FULL)["reps"]

@@ -1,0 +1,311 @@
+"""Claim 9's probe: are sampled results bitwise reproducible, with JAX's explicit keys, a seeded
+`torch.Generator`, and torch's global generator?
+
+The sampler is the catalogue's HMC (problems/hmc: its Metropolis `transition`, on its logistic-regression
+posterior at size small, float64): K chains of S transitions, each transition drawing a momentum (d,)
+and a uniform per chain. Three ways to draw them, each as its users write it:
+
+- ``keys`` (JAX, jitted): one key per chain, ``split(key(SEED), K)``; every transition splits a chain's
+  key into its next key and its two draws; the chains run under ``jax.vmap``, the transitions under
+  ``lax.scan``.
+- ``generator`` (torch, eager): one ``torch.Generator`` seeded with SEED, drawing all chains' variates
+  per transition outside ``torch.func.vmap`` (which cannot take a generator), as hmc's ``sample_native``.
+- ``global`` (torch, eager): ``torch.manual_seed(SEED)``, then the draws inside
+  ``torch.func.vmap(..., randomness="different")`` from the global generator.
+
+Each is run as is (the base) and under perturbations that leave the maths unchanged: another component
+drawing first (JAX: from its own key; torch: from the global generator), the chains run in two vmap
+batches of K/2 (JAX: the same K keys split in two; torch: the same generator, or the global one, going
+on into the second batch), 4 devices (JAX only: 4 host devices simulated by XLA_FLAGS, the chains'
+keys sharded over them; torch has no simulated devices, so it is not measured on a one-device host),
+and 1 thread instead of the run's count. "Across runs" is the base in separate processes: one per
+repetition of `sciad claims`. The measure is a SHA-256 of the samples' float64 bytes: equal or not; the
+draws themselves (momenta and uniforms) get their own digest, which tells a different random stream from
+roundoff in the arithmetic that consumes it.
+
+Every probe runs in a fresh subprocess (``python -m sciad.sampling FRAMEWORK THREADS DEVICES``, never a
+fork after a framework is imported): thread count and device count are fixed before JAX or torch loads.
+The parent writes one record per configuration to the claims run's results file, in the records' format
+(problem "hmc", transform ``sample_<scheme>``, size naming the perturbation, `digest`).
+
+This module is the probe's parent and child both. The parent imports no framework. The child needs
+the frameworks' random APIs (jax.random, torch.Generator), which no adapter exposes: it loads them with
+importlib after `frameworks.load` has configured them, which import-linter's contract ("only the adapters
+import a framework") does not see. That is a knowing exception, confined to `_child`; its proper home is
+an adapter method or the hmc problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .errors import SciadError
+
+SEED = 9
+CHAINS, TRANSITIONS, SIZE = 8, 8, "small"  # hmc's small posterior: n = 10 rows, d = 3, L = 3, ε = 0.6
+DEVICES = 4
+MARK = "SCIAD_SAMPLES "
+TIMEOUT = 300.0
+
+SCHEMES = {"keys": ("jax", "jit"), "generator": ("torch", "eager"), "global": ("torch", "eager")}
+SCHEME_NAMES = {"keys": "JAX keys", "generator": "seeded torch.Generator", "global": "torch global generator"}
+BASE, RERUN, OTHER, BATCHES, SHARDED, ONE_THREAD = "base", "rerun", "other draw first", "2 vmap batches", "4 devices", "1 thread"
+PERTURBATIONS = (RERUN, OTHER, BATCHES, SHARDED, ONE_THREAD)
+# What the claim says each scheme does under every perturbation: keys are reproducible, the global generator
+# is not. The seeded torch.Generator is explicit state like a key: shown beside them, not deciding.
+EXPECTED = {"keys": True, "global": False, "generator": True}
+DECIDING = ("keys", "global")
+
+
+def size_of(perturbation: str) -> str:
+    base = f"K={CHAINS} S={TRANSITIONS}"
+    return base if perturbation in (BASE, RERUN) else f"{base}, {perturbation}"
+
+
+def key_fields(scheme: str, perturbation: str) -> dict:
+    framework, mode = SCHEMES[scheme]
+    return {
+        "problem": "hmc", "transform": f"sample_{scheme}", "framework": framework, "mode": mode,
+        "size": size_of(perturbation), "dtype": "float64", "device": "cpu", "device_requested": "cpu",
+    }  # fmt: skip
+
+
+def case_key(scheme: str, perturbation: str) -> tuple:
+    """The key the results' reader files a probe's record under (`results.case_key`)."""
+    from .bench import results
+
+    return results.case_key(key_fields(scheme, perturbation))
+
+
+# The subprocesses, by (framework, threads or None for the run's count, devices): the configurations each runs.
+def groups(threads: int) -> list[tuple[str, int, int, list[tuple[str, str]]]]:
+    return [
+        ("jax", threads, 1, [("keys", BASE), ("keys", OTHER), ("keys", BATCHES)]),
+        ("jax", threads, DEVICES, [("keys", SHARDED)]),
+        ("jax", 1, 1, [("keys", ONE_THREAD)]),
+        ("torch", threads, 1, [(s, p) for s in ("generator", "global") for p in (BASE, OTHER, BATCHES)]),
+        ("torch", 1, 1, [("generator", ONE_THREAD), ("global", ONE_THREAD)]),
+    ]
+
+
+UNMEASURED = {
+    ("generator", SHARDED): "torch has no simulated host devices (XLA_FLAGS is JAX's); one CPU device here",
+    ("global", SHARDED): "torch has no simulated host devices (XLA_FLAGS is JAX's); one CPU device here",
+}
+
+
+def digest(samples) -> str:
+    """SHA-256 of float64 values' bytes: equal only if every bit is."""
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float64).tobytes()).hexdigest()
+
+
+# -- the parent: run the groups, write their records ------------------------------------------------
+
+
+def _spawn(framework: str, threads: int, devices: int, configs) -> list[dict]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", JAX_PLATFORMS="cpu")
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[variable] = str(threads)
+    flags = [f for f in env.get("XLA_FLAGS", "").split() if not f.startswith("--xla_force_host_platform_device_count")]
+    if devices > 1:
+        flags.append(f"--xla_force_host_platform_device_count={devices}")
+    env["XLA_FLAGS"] = " ".join(flags)
+    command = [sys.executable, "-m", "sciad.sampling", framework, str(threads), str(devices), json.dumps(configs)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return [dict(scheme=s, perturbation=p, status="timeout", error=f"no result within {TIMEOUT:g} s") for s, p in configs]
+    answers = [json.loads(line[len(MARK) :]) for line in done.stdout.splitlines() if line.startswith(MARK)]
+    if done.returncode != 0 or len(answers) != len(configs):
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        error = f"probe exited {done.returncode}: {tail}"
+        return [dict(scheme=s, perturbation=p, status="error", error=error) for s, p in configs]
+    return answers
+
+
+def record(answer: dict, threads: int, devices: int) -> dict:
+    # The host device count as `host_devices`: `devices` keys the harness's scaling cases.
+    return {
+        **key_fields(answer["scheme"], answer["perturbation"]), "scheme": answer["scheme"],
+        "perturbation": answer["perturbation"], "threads": threads, "host_devices": devices,
+        "chains": CHAINS, "transitions": TRANSITIONS, "seed": SEED,
+        **{k: v for k, v in answer.items() if k not in ("scheme", "perturbation")},
+    }  # fmt: skip
+
+
+def run(file, *, threads: int, settings: dict, options: dict, console) -> list[dict]:
+    """Run every probe group whose records `file` lacks; append their records (under the results lock)."""
+    from .bench import results
+
+    finished = []
+    with results.ResultsFile(file, resume=True) as out:
+        have = {results.case_key(r) for r in results.latest(out.records)}
+        todo = [g for g in groups(threads) if not all(case_key(s, p) in have for s, p in g[3])]
+        unmeasured = [k for k in UNMEASURED if case_key(*k) not in have]
+        if not todo and not unmeasured:
+            return finished
+        out.write(results.environment(threads, dict(options, suite="claims-prng")))
+        for framework, group_threads, devices, configs in todo:
+            console.print(
+                f"claim 9: {framework}, {group_threads} thread(s), {devices} device(s): {len(configs)} sampling probes → {file}",
+                markup=False,
+                soft_wrap=True,
+            )
+            for answer in _spawn(framework, group_threads, devices, configs):
+                rec = dict(record(answer, group_threads, devices), settings=settings)
+                out.write(rec)
+                finished.append(rec)
+        for scheme, perturbation in unmeasured:
+            rec = dict(
+                record({"scheme": scheme, "perturbation": perturbation, "status": "unsupported"}, threads, 1),
+                error=UNMEASURED[(scheme, perturbation)],
+                settings=settings,
+            )
+            out.write(rec)
+            finished.append(rec)
+    return finished
+
+
+# -- the child: draw the samples ------------------------------------------------------------------
+
+
+def _hmc(framework: str):
+    from . import registry
+
+    spec = registry.get("hmc")
+    y, args = spec.make_inputs(SIZE, seed=0, dtype="float64")
+    keep = ("X", "labels", "prior_scale", "step_size", "leapfrog_steps")
+    return spec.implementation(framework), y, {k: args[k] for k in keep}
+
+
+def _jax_probe(configs, devices: int, transitions: int):
+    from . import frameworks
+
+    fw = frameworks.load("jax")
+    jax = importlib.import_module("jax")  # the random API and sharding: see the module's docstring
+    impl, y, args = _hmc("jax")
+    start, args = fw.convert((y, args), device="cpu")
+
+    def chain(key):
+        def step(carry, _):
+            position, key = carry
+            key, momentum_key, uniform_key = jax.random.split(key, 3)
+            momentum = jax.random.normal(momentum_key, start.shape, start.dtype)
+            uniform = jax.random.uniform(uniform_key, (), start.dtype)
+            position = impl.transition(position, momentum, uniform, args)
+            return (position, key), (position, momentum, uniform)
+
+        return jax.lax.scan(step, (start, key), None, length=transitions)[1]
+
+    sample = jax.jit(jax.vmap(chain))  # samples (K, S, d), momenta (K, S, d), uniforms (K, S) from K keys
+
+    def keys():
+        return jax.random.split(jax.random.key(SEED), CHAINS)
+
+    for scheme, perturbation in configs:
+        extra = {"jax_threefry_partitionable": bool(jax.config.jax_threefry_partitionable)}
+        if perturbation in (BASE, ONE_THREAD):
+            out = sample(keys())
+        elif perturbation == OTHER:
+            fw.sync(jax.random.normal(jax.random.key(SEED + 1), (3,)))  # another component, its own key
+            out = sample(keys())
+        elif perturbation == BATCHES:
+            k = keys()
+            halves = sample(k[: CHAINS // 2]), sample(k[CHAINS // 2 :])
+            out = tuple(jax.numpy.concatenate(parts) for parts in zip(*halves))
+        elif perturbation == SHARDED:
+            cpus = jax.devices("cpu")
+            if len(cpus) < devices:
+                raise SciadError(f"{devices} host devices were asked for, JAX sees {len(cpus)}")
+            mesh = jax.sharding.Mesh(np.array(cpus[:devices]), ("chains",))
+            sharded = jax.device_put(keys(), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains")))
+            out = sample(sharded)
+            extra["output_devices"] = len(out[0].sharding.device_set)
+        else:
+            raise SciadError(f"no JAX probe for perturbation {perturbation!r}")
+        yield scheme, perturbation, tuple(np.asarray(a) for a in out), extra
+
+
+def _torch_probe(configs, devices: int, transitions: int):
+    from . import frameworks
+
+    fw = frameworks.load("torch")
+    torch = importlib.import_module("torch")  # torch.Generator and the global generator: see the docstring
+    impl, y, args = _hmc("torch")
+    start, args = fw.convert((y, args), device="cpu")
+
+    def transition(position, momentum, uniform):
+        return impl.transition(position, momentum, uniform, args)
+
+    step_given = torch.func.vmap(transition)
+
+    def drawing(position):  # under vmap(randomness="different"): each chain's own draws from the global generator
+        momentum, uniform = torch.randn_like(position), torch.rand_like(position[0])
+        return transition(position, momentum, uniform), momentum, uniform
+
+    step_global = torch.func.vmap(drawing, randomness="different")
+
+    def chains(k: int, generator):
+        positions, out = start.expand(k, *start.shape), []
+        for _ in range(transitions):
+            if generator is None:
+                positions, momenta, uniforms = step_global(positions)
+            else:
+                momenta = torch.randn((k, *start.shape), generator=generator, dtype=start.dtype)
+                uniforms = torch.rand((k,), generator=generator, dtype=start.dtype)
+                positions = step_given(positions, momenta, uniforms)
+            out.append((positions, momenta, uniforms))
+        return tuple(torch.stack(parts, dim=1) for parts in zip(*out))  # (k, S, d), (k, S, d), (k, S)
+
+    for scheme, perturbation in configs:
+        generator = None
+        if scheme == "generator":
+            generator = torch.Generator().manual_seed(SEED)
+        else:
+            torch.manual_seed(SEED)
+        if perturbation == OTHER:
+            torch.randn(3)  # another component (an initialiser, a dropout mask) draws from the global generator
+        if perturbation == BATCHES:
+            out = tuple(torch.cat(parts) for parts in zip(chains(CHAINS // 2, generator), chains(CHAINS // 2, generator)))
+        elif perturbation in (BASE, OTHER, ONE_THREAD):
+            out = chains(CHAINS, generator)
+        else:
+            raise SciadError(f"no torch probe for perturbation {perturbation!r}")
+        yield scheme, perturbation, tuple(a.numpy() for a in out), {"torch_threads": torch.get_num_threads()}
+
+
+def probe(framework: str, configs, devices: int = 1, transitions: int = TRANSITIONS):
+    """(scheme, perturbation, (samples (K, S, d), momenta (K, S, d), uniforms (K, S)), extra fields) per
+    configuration, in this process."""
+    return (_jax_probe if framework == "jax" else _torch_probe)(configs, devices, transitions)
+
+
+def _child(argv) -> int:
+    framework, threads, devices, configs = argv[0], int(argv[1]), int(argv[2]), [tuple(c) for c in json.loads(argv[3])]
+    os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])  # XLA's pool follows the affinity
+    if framework == "torch":
+        importlib.import_module("torch").set_num_threads(threads)
+    out, sys.stdout = sys.stdout, sys.stderr  # library chatter must not reach the answers
+    started = time.perf_counter()
+    for scheme, perturbation, (samples, momenta, uniforms), extra in probe(framework, configs, devices):
+        answer = {
+            "scheme": scheme, "perturbation": perturbation, "status": "ok", "digest": digest(samples),
+            "draws_digest": digest(np.concatenate([momenta.ravel(), uniforms.ravel()])),
+            "shape": list(samples.shape), "last_first_coordinate": samples[:, -1, 0].tolist(),
+            "elapsed_s": time.perf_counter() - started, **extra,
+        }  # fmt: skip
+        out.write(MARK + json.dumps(answer) + "\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child(sys.argv[1:]))
