@@ -403,3 +403,140 @@ def test_the_readme_multihost_commands_on_two_local_processes_agree_with_one_pro
             assert checks.error(one, got[fw]) <= 1e-12, (fw, transform)
             assert checks.error(reference, got[fw]) <= spec.tolerance["float64"], (fw, transform)
         assert checks.error(got["jax"], got["torch"]) <= spec.tolerance["float64"], transform
+
+
+# -- particles split over devices (nbody, lennard_jones) and mlp_ensemble trained data-parallel ----------------
+
+PARTICLE_DEVICES = {"jax": JAX_DEVICES, "torch": TORCH_RANKS}
+SGD_STEPS, SGD_RATE = 3, 0.05
+
+
+def _particle_inputs():
+    nbody = registry.get("nbody").make_inputs("medium", 0, "float64", n=16, steps=20)  # 16 bodies, 20 steps
+    lj = registry.get("lennard_jones").make_inputs("medium", 0, "float64")  # 64 particles
+    mlp = registry.get("mlp_ensemble").make_inputs("small", 0, "float64")  # 8 rows
+    return nbody, lj, mlp
+
+
+def particles_and_training(framework: str) -> dict:
+    """One device's and the sharded results, as NumPy: nbody's final state and objective gradient, Lennard-Jones
+    forces, and mlp_ensemble's parameters after each SGD step. JAX: in a process with JAX_DEVICES devices;
+    torch: on every rank of a TORCH_RANKS process group (rank 0's result is kept)."""
+    (yn, an), (yl, al), (ym, am) = _particle_inputs()
+    from sciad import frameworks
+
+    frameworks.load(framework)  # sciad's settings (JAX's float64) before any array is made
+    yn, an, yl, al, ym, am = sciad.convert((yn, an, yl, al, ym, am), framework)
+    devices = PARTICLE_DEVICES[framework]
+    if framework == "jax":
+        import jax
+
+        from problems.lennard_jones import jax_impl as lj, jax_sharded as lj_sharded
+        from problems.mlp_ensemble import jax_data_parallel as mlp
+        from problems.nbody import jax_impl as nb, jax_sharded as nb_sharded
+
+        # Compiled as JAX's users would run them (op by op, the sharded gradients take tens of seconds here);
+        # args close over the functions, as their step counts are Python ints.
+        yn_placed, an_placed = nb_sharded.layout(yn, an, devices)
+        yl_placed = lj_sharded.layout(yl, devices)
+        out = {
+            "nbody_simulate": (
+                jax.jit(lambda y: nb.simulate(y, an))(yn),
+                jax.jit(lambda y: nb_sharded.simulate(y, an_placed, devices))(yn_placed),
+            ),
+            "nbody_grad": (
+                jax.jit(jax.grad(lambda y: nb.objective(y, an)))(yn),
+                jax.jit(jax.grad(lambda y: nb_sharded.objective(y, an_placed, devices)))(yn_placed),
+            ),
+            "lj_forces": (jax.jit(lambda y: lj.forces(y, al))(yl), jax.jit(lambda y: lj_sharded.forces(y, al, devices))(yl_placed)),
+        }
+        one, many = mlp.sgd(ym, am, SGD_STEPS, SGD_RATE), mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, devices)
+    else:
+        from problems.lennard_jones import torch_impl as lj, torch_sharded as lj_sharded
+        from problems.mlp_ensemble import torch_data_parallel as mlp
+        from problems.nbody import torch_impl as nb, torch_sharded as nb_sharded
+
+        import torch
+
+        leaf = yn.clone().requires_grad_(True)
+        (one_grad,) = torch.autograd.grad(nb.objective(leaf, an), leaf)
+        out = {
+            "nbody_simulate": (nb.simulate(yn, an), nb_sharded.simulate(yn, an)),
+            "nbody_grad": (one_grad, nb_sharded.value_and_grad(yn, an)[1]),
+            "lj_forces": (lj.forces(yl, al), lj_sharded.forces(yl, al)),
+        }
+        one, many = mlp.sgd(ym, am, SGD_STEPS, SGD_RATE), mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, parallel=True)
+        del torch
+    for step, (a, b) in enumerate(zip(one, many)):
+        out[f"mlp_sgd_step{step + 1}"] = (a, b)
+    return {name: (sciad.to_numpy(a), sciad.to_numpy(b)) for name, (a, b) in out.items()}
+
+
+def _particles_jax_main(path: str) -> None:
+    with open(path, "wb") as f:
+        pickle.dump(particles_and_training("jax"), f)
+
+
+@pytest.fixture(scope="module")
+def particle_runs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("particles") / "jax.pkl"
+    code = f"import tests.test_sharding as t; t._particles_jax_main({str(path)!r})"
+    jax_process = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, env=sharding.with_host_devices(os.environ, JAX_DEVICES),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    torch_out = sharding.spawn(particles_and_training, TORCH_RANKS, "torch")
+    log = jax_process.communicate(timeout=300)[0]
+    assert jax_process.returncode == 0, log[-3000:]
+    with open(path, "rb") as f:
+        return {"jax": pickle.load(f), "torch": torch_out}
+
+
+def _references() -> dict:
+    """Independent NumPy results: the reference leapfrog, the closed-form Lennard-Jones gradient, SGD on the
+    closed-form ensemble gradient."""
+    import problems.lennard_jones as lj
+    import problems.mlp_ensemble as mlp
+    import problems.nbody as nb
+    from sciad import transforms
+
+    (yn, an), (yl, al), (ym, am) = _particle_inputs()
+    found = {
+        "nbody_simulate": nb.simulate(yn, an),
+        "nbody_grad": transforms.expected(registry.get("nbody"), "grad", yn, an, ())["grad"].reshape(yn.shape),  # canonical: flat
+        "lj_forces": -lj.grad(yl, al),
+    }
+    theta = dict(ym)
+    for step in range(SGD_STEPS):
+        gradient = mlp.grad(theta, am)
+        theta = {key: value - SGD_RATE * gradient[key] for key, value in theta.items()}
+        found[f"mlp_sgd_step{step + 1}"] = theta
+    return found
+
+
+@pytest.mark.parametrize("framework", ["jax", "torch"])
+def test_particles_split_and_data_parallel_sgd_equal_one_device_to_1e_12(particle_runs, framework):
+    """nbody (bodies split, positions gathered every step; its trajectory and the gradient through it),
+    Lennard-Jones forces by row blocks, and mlp_ensemble's parameters after each SGD step (JAX: jit over a
+    sharded batch; torch: DDP): the sharded result against one device ≤ 1e-12 in float64, and against the
+    NumPy reference within the problem's tolerance."""
+    references = _references()
+    runs = particle_runs[framework]
+    assert set(runs) == set(references) and len([k for k in runs if k.startswith("mlp_sgd")]) == SGD_STEPS
+    for name, (one, sharded) in runs.items():
+        problem = {"nbody": "nbody", "lj": "lennard_jones", "mlp": "mlp_ensemble"}[name.split("_")[0]]
+        assert _error(one, sharded) <= sharding.SAME_MATHS_FLOAT64, name
+        assert _error(references[name], sharded) <= registry.get(problem).tolerance["float64"], name
+    # SGD moved the parameters: the comparison is of training, not of the initial values.
+    assert _error(runs["mlp_sgd_step3"][1], _particle_inputs()[2][0]) > 1e-6
+
+
+def test_particles_and_data_parallel_sgd_jax_equals_torch(particle_runs):
+    for name, (_, jax_sharded) in particle_runs["jax"].items():
+        torch_sharded = particle_runs["torch"][name][1]
+        assert _error(jax_sharded, torch_sharded) <= sharding.SAME_MATHS_FLOAT64, name
+
+
+def _error(a, b) -> float:
+    """checks.error of two arrays, or of two dicts of arrays (the ensemble's parameters)."""
+    return checks.error(a, b) if isinstance(a, dict) else checks.error({"p": a}, {"p": b})
