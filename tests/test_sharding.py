@@ -269,14 +269,22 @@ def test_bench_devices_records_strong_and_weak_scaling_resumes_and_reports(tmp_p
     before = out.read_bytes()
     cases = [json.loads(line) for line in before.splitlines() if '"kind": "environment"' not in line.decode()]
     assert sorted((r["devices"], r["scaling"], r["status"]) for r in cases) == [
-        (1, "strong", "ok"), (1, "weak", "ok"), (2, "strong", "ok"), (2, "weak", "ok")
+        (1, "strong", "ok"),
+        (1, "weak", "ok"),
+        (2, "strong", "ok"),
+        (2, "weak", "ok"),
     ], cases
     # Strong scaling keeps logistic_regression's 32 rows; weak scaling gives each device 32.
     assert {(r["devices"], r["scaling"]): r["split_length"] for r in cases} == {
-        (1, "strong"): 32, (1, "weak"): 32, (2, "strong"): 32, (2, "weak"): 64
+        (1, "strong"): 32,
+        (1, "weak"): 32,
+        (2, "strong"): 32,
+        (2, "weak"): 64,
     }
     assert all(r["check_error"] <= r["check_tolerance"] for r in cases)  # each checked against the NumPy reference
-    assert all("--xla_force_host_platform_device_count=" + str(r["devices"]) in r["worker_environment"]["XLA_FLAGS"] for r in cases)
+    assert all(
+        "--xla_force_host_platform_device_count=" + str(r["devices"]) in r["worker_environment"]["XLA_FLAGS"] for r in cases
+    )
 
     again = _sciad("bench", "--devices", "1,2", "--framework", "jax", *SCALING, "--out", str(out), "--resume")
     assert again.returncode == 0 and "4 already in it, 0 to run" in again.stdout, again.stdout + again.stderr
@@ -296,19 +304,41 @@ LOGREG = ["--problem", "logistic_regression", "--transform", "grad", "--size", "
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--devices", "1,3", *LOGREG], "the data rows (n) of problem 'logistic_regression', transform 'grad' at size 'small' "
-         "has length 32, which 3 devices cannot split evenly"),
+        (
+            ["--devices", "1,3", *LOGREG],
+            "the data rows (n) of problem 'logistic_regression', transform 'grad' at size 'small' "
+            "has length 32, which 3 devices cannot split evenly",
+        ),
         (["--devices", "1,2,400", *LOGREG], "--devices 400 is more devices than this host can simulate"),
-        (["--devices", "1,two", *LOGREG], "--devices '1,two' is not accepted; a comma-separated list of positive device counts is"),
-        (["--devices", "2", "--problem", "rosenbrock"], "--devices selects no case: no selected transform of rosenbrock has a sharded form"),
-        (["--devices", "2", "--problem", "logistic_regression", "--transform", "hessian"],
-         "transform 'hessian' of problem 'logistic_regression' has no sharded form"),
+        (
+            ["--devices", "1,two", *LOGREG],
+            "--devices '1,two' is not accepted; a comma-separated list of positive device counts is",
+        ),
+        (
+            ["--devices", "2", "--problem", "rosenbrock"],
+            "--devices selects no case: no selected transform of rosenbrock has a sharded form",
+        ),
+        (
+            ["--devices", "2", "--problem", "logistic_regression", "--transform", "hessian"],
+            "transform 'hessian' of problem 'logistic_regression' has no sharded form",
+        ),
     ],
 )
 def test_bench_devices_bad_input_is_one_sentence_and_loses_nothing(tmp_path, argv, message):
     out = tmp_path / "r.jsonl"
-    record = {"problem": "logistic_regression", "transform": "grad", "framework": "jax", "mode": "jit", "size": "small",
-              "dtype": "float64", "device": "cpu", "devices": 1, "scaling": "strong", "status": "ok", "median_s": 1.0}
+    record = {
+        "problem": "logistic_regression",
+        "transform": "grad",
+        "framework": "jax",
+        "mode": "jit",
+        "size": "small",
+        "dtype": "float64",
+        "device": "cpu",
+        "devices": 1,
+        "scaling": "strong",
+        "status": "ok",
+        "median_s": 1.0,
+    }
     held = b'{"kind": "environment"}\n' + json.dumps(record).encode() + b"\n"
     out.write_bytes(held)
     result = _sciad("bench", *argv, "--out", str(out), "--resume")
@@ -318,8 +348,18 @@ def test_bench_devices_bad_input_is_one_sentence_and_loses_nothing(tmp_path, arg
 
 def test_the_report_computes_strong_and_weak_efficiency(tmp_path):
     """Hand-made medians: strong E = T1/(N·TN), weak E = T1/TN."""
-    base = {"problem": "hmc", "transform": "vmap", "framework": "torch", "mode": "eager", "size": "bench", "dtype": "float64",
-            "device": "cpu", "status": "ok", "simulated_devices": True, "cores": 2}
+    base = {
+        "problem": "hmc",
+        "transform": "vmap",
+        "framework": "torch",
+        "mode": "eager",
+        "size": "bench",
+        "dtype": "float64",
+        "device": "cpu",
+        "status": "ok",
+        "simulated_devices": True,
+        "cores": 2,
+    }
     medians = {("strong", 1): 1.0, ("strong", 2): 0.8, ("strong", 4): 0.5, ("weak", 1): 1.0, ("weak", 2): 1.25, ("weak", 4): 2.0}
     lines = [json.dumps({"kind": "environment", "cpu": "test"})]
     lines += [json.dumps(dict(base, scaling=kind, devices=n, median_s=t)) for (kind, n), t in medians.items()]
@@ -330,8 +370,10 @@ def test_the_report_computes_strong_and_weak_efficiency(tmp_path):
     text = report.write([path], tmp_path / "out").read_text()
     # strong: 1/(2·0.8) = 0.625, 1/(4·0.5) = 0.5; weak: 1/1.25 = 0.8, 1/2 = 0.5
     for kind, n, shown in (("strong", 2, "0.62"), ("strong", 4, "0.50"), ("weak", 2, "0.80"), ("weak", 4, "0.50")):
-        assert any(row.startswith("| hmc | vmap") and f"| {kind} | {n} |" in row and row.endswith(f"| {shown} |")
-                   for row in text.splitlines()), (kind, n, text)
+        assert any(
+            row.startswith("| hmc | vmap") and f"| {kind} | {n} |" in row and row.endswith(f"| {shown} |")
+            for row in text.splitlines()
+        ), (kind, n, text)
     assert "simulated on one host" in text and (tmp_path / "out" / "scaling_efficiency.png").exists()
 
 
@@ -365,7 +407,9 @@ def test_the_readme_multihost_commands_on_two_local_processes_agree_with_one_pro
     from sciad import transforms
 
     commands = _readme_commands()
-    jax_line = commands["jax"].replace("host0:12355", f"localhost:{_free_port()}").replace("--out jax.npz", f"--out {tmp_path}/jax.npz")
+    jax_line = (
+        commands["jax"].replace("host0:12355", f"localhost:{_free_port()}").replace("--out jax.npz", f"--out {tmp_path}/jax.npz")
+    )
     torch_line = (
         commands["torch"]
         .replace("--nnodes 2 --nproc-per-node 8", "--nnodes 1 --nproc-per-node 2")
@@ -377,14 +421,24 @@ def test_the_readme_multihost_commands_on_two_local_processes_agree_with_one_pro
     bin_dir = pathlib.Path(sys.executable).parent
     started = [
         subprocess.Popen(
-            [sys.executable, *shlex.split(jax_line.replace("$i", str(i)))[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            [sys.executable, *shlex.split(jax_line.replace("$i", str(i)))[1:]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         for i in (0, 1)
     ]
     started.append(
-        subprocess.Popen([str(bin_dir / "torchrun"), *shlex.split(torch_line)[1:]], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [str(bin_dir / "torchrun"), *shlex.split(torch_line)[1:]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     )
     logs = [process.communicate(timeout=240)[0] for process in started]
     assert all(process.returncode == 0 for process in started), "\n".join(log[-3000:] for log in logs)
@@ -431,9 +485,11 @@ def particles_and_training(framework: str) -> dict:
     if framework == "jax":
         import jax
 
-        from problems.lennard_jones import jax_impl as lj, jax_sharded as lj_sharded
+        from problems.lennard_jones import jax_impl as lj
+        from problems.lennard_jones import jax_sharded as lj_sharded
         from problems.mlp_ensemble import jax_data_parallel as mlp
-        from problems.nbody import jax_impl as nb, jax_sharded as nb_sharded
+        from problems.nbody import jax_impl as nb
+        from problems.nbody import jax_sharded as nb_sharded
 
         # Compiled as JAX's users would run them (op by op, the sharded gradients take tens of seconds here);
         # args close over the functions, as their step counts are Python ints.
@@ -448,15 +504,20 @@ def particles_and_training(framework: str) -> dict:
                 jax.jit(jax.grad(lambda y: nb.objective(y, an)))(yn),
                 jax.jit(jax.grad(lambda y: nb_sharded.objective(y, an_placed, devices)))(yn_placed),
             ),
-            "lj_forces": (jax.jit(lambda y: lj.forces(y, al))(yl), jax.jit(lambda y: lj_sharded.forces(y, al, devices))(yl_placed)),
+            "lj_forces": (
+                jax.jit(lambda y: lj.forces(y, al))(yl),
+                jax.jit(lambda y: lj_sharded.forces(y, al, devices))(yl_placed),
+            ),
         }
         one, many = mlp.sgd(ym, am, SGD_STEPS, SGD_RATE), mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, devices)
     else:
-        from problems.lennard_jones import torch_impl as lj, torch_sharded as lj_sharded
-        from problems.mlp_ensemble import torch_data_parallel as mlp
-        from problems.nbody import torch_impl as nb, torch_sharded as nb_sharded
-
         import torch
+
+        from problems.lennard_jones import torch_impl as lj
+        from problems.lennard_jones import torch_sharded as lj_sharded
+        from problems.mlp_ensemble import torch_data_parallel as mlp
+        from problems.nbody import torch_impl as nb
+        from problems.nbody import torch_sharded as nb_sharded
 
         leaf = yn.clone().requires_grad_(True)
         (one_grad,) = torch.autograd.grad(nb.objective(leaf, an), leaf)
@@ -466,7 +527,6 @@ def particles_and_training(framework: str) -> dict:
             "lj_forces": (lj.forces(yl, al), lj_sharded.forces(yl, al)),
         }
         one, many = mlp.sgd(ym, am, SGD_STEPS, SGD_RATE), mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, parallel=True)
-        del torch
     for step, (a, b) in enumerate(zip(one, many)):
         out[f"mlp_sgd_step{step + 1}"] = (a, b)
     return {name: (sciad.to_numpy(a), sciad.to_numpy(b)) for name, (a, b) in out.items()}
@@ -482,8 +542,12 @@ def particle_runs(tmp_path_factory):
     path = tmp_path_factory.mktemp("particles") / "jax.pkl"
     code = f"import tests.test_sharding as t; t._particles_jax_main({str(path)!r})"
     jax_process = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=ROOT, env=sharding.with_host_devices(os.environ, JAX_DEVICES),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=sharding.with_host_devices(os.environ, JAX_DEVICES),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     torch_out = sharding.spawn(particles_and_training, TORCH_RANKS, "torch")
     log = jax_process.communicate(timeout=300)[0]

@@ -69,7 +69,9 @@ def _torch(options):
     options.device = options.device or ("cuda" if gpu else "cpu")
     if options.device == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))  # torchrun's rank on this host: its GPU
-    dist.init_process_group(options.backend or ("nccl" if gpu else "gloo"))  # torchrun's environment: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
+    dist.init_process_group(
+        options.backend or ("nccl" if gpu else "gloo")
+    )  # torchrun's environment: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
 
     def finish():
         dist.barrier()
@@ -89,7 +91,9 @@ def main(argv=None) -> int:
     parser.add_argument("--problem", default="logistic_regression")
     parser.add_argument("--transform", action="append", help="repeatable (default: grad)")
     parser.add_argument("--dtype", default="float64")
-    parser.add_argument("--device", help="torch: cpu or cuda (default cuda where there is one; rank r on a host takes GPU LOCAL_RANK)")
+    parser.add_argument(
+        "--device", help="torch: cpu or cuda (default cuda where there is one; rank r on a host takes GPU LOCAL_RANK)"
+    )
     parser.add_argument("--coordinator", help="JAX: HOST:PORT of process 0's coordinator (omit under SLURM)")
     parser.add_argument("--num-processes", type=int, help="JAX: the number of processes in the job")
     parser.add_argument("--process-id", type=int, help="JAX: this process's index, 0 to num-processes − 1")
@@ -113,7 +117,9 @@ def main(argv=None) -> int:
         sharded = transforms.canonical(spec, transform, sciad.to_numpy(gather(many(yf, af))), y64, a64)
         saved.update({f"{transform}/sharded/{k}": v for k, v in sharded.items()})
         if options.one_device and rank == 0:
-            one = transforms.canonical(spec, transform, sciad.to_numpy(transforms.build(spec, transform, options.framework)(yf, af)), y64, a64)
+            one = transforms.canonical(
+                spec, transform, sciad.to_numpy(transforms.build(spec, transform, options.framework)(yf, af)), y64, a64
+            )
             saved.update({f"{transform}/one/{k}": v for k, v in one.items()})
             err = checks.error(one, sharded)
             worst = max(worst, err)

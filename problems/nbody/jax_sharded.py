@@ -31,7 +31,9 @@ def layout(y, args, devices: int):
     the_mesh = mesh(devices)
     y = jax.device_put(y, NamedSharding(the_mesh, P(None, AXIS)))
     replicated = NamedSharding(the_mesh, P())
-    return y, {key: value if isinstance(value, (int, float)) else jax.device_put(value, replicated) for key, value in args.items()}
+    return y, {
+        key: value if isinstance(value, (int, float)) else jax.device_put(value, replicated) for key, value in args.items()
+    }
 
 
 def simulate(y, args, devices: int):

@@ -76,7 +76,17 @@ class Case:
 
     @property
     def key(self) -> tuple:
-        return (self.problem, self.transform, self.framework, self.mode, self.size, self.dtype, self.device, self.devices, self.scaling)
+        return (
+            self.problem,
+            self.transform,
+            self.framework,
+            self.mode,
+            self.size,
+            self.dtype,
+            self.device,
+            self.devices,
+            self.scaling,
+        )
 
     def size_arguments(self, spec) -> tuple[str, dict]:
         """(named size, parameter overrides) for `spec.make_inputs`."""

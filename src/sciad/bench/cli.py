@@ -227,7 +227,12 @@ def _scaling_cases(options, specs, pick):
             f"on its {cores} cores, so at most {SIMULATED_PER_CORE * cores}"
         )
     cases = cases_module.generate_scaling(
-        specs, counts, transforms=pick["transform"], frameworks=pick["framework"], modes=pick["mode"], sizes=pick["size"],
+        specs,
+        counts,
+        transforms=pick["transform"],
+        frameworks=pick["framework"],
+        modes=pick["mode"],
+        sizes=pick["size"],
         dtypes=pick["dtype"],
     )
     for problem, transform, size in dict.fromkeys((c.problem, c.transform, c.size) for c in cases):

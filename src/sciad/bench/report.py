@@ -648,8 +648,10 @@ def _scaling(runs, out: pathlib.Path) -> str:
         panels[(problem, transform, size, dtype)].append((i, fw, mode, kind, points))
         for n, t in sorted(medians.items()):
             eff = dict(points).get(n)
-            rows.append([problem, transform, size, dtype, f"{fw} {mode}", kind, n, fmt_time(t), "–" if eff is None else f"{eff:.2f}"]
-                        + ([f"[{i + 1}]"] if len(runs) > 1 else []))
+            rows.append(
+                [problem, transform, size, dtype, f"{fw} {mode}", kind, n, fmt_time(t), "–" if eff is None else f"{eff:.2f}"]
+                + ([f"[{i + 1}]"] if len(runs) > 1 else [])
+            )
     failed = [f"`{_case_id(r)}` ({r['status']})" for run in runs for r in run.scaling if r["status"] != "ok"]
     if not panels:
         return "## Scaling across devices\n\nNo scaling case produced a timing" + (f": {', '.join(failed)}." if failed else ".")
@@ -658,8 +660,12 @@ def _scaling(runs, out: pathlib.Path) -> str:
     for ax, (panel, lines) in zip(axes[0], sorted(panels.items())):
         for i, fw, mode, kind, points in lines:
             if points:
-                ax.plot(*zip(*points), marker="o" if kind == "strong" else "s", linestyle="-" if kind == "strong" else "--",
-                        label=f"{fw} {mode}, {kind}" + (f" [{i + 1}]" if len(runs) > 1 else ""))
+                ax.plot(
+                    *zip(*points),
+                    marker="o" if kind == "strong" else "s",
+                    linestyle="-" if kind == "strong" else "--",
+                    label=f"{fw} {mode}, {kind}" + (f" [{i + 1}]" if len(runs) > 1 else ""),
+                )
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
         ax.set_xscale("log", base=2)
         ax.set_xticks(counts, [str(n) for n in counts])

@@ -264,7 +264,9 @@ def _scaling_record(case: dict, options: dict) -> dict:
     if failure:
         return dict(record, status="known_failure", error=failure.reason)
     weak = case_obj.scaling == WEAK
-    y, args, extra, parameters = sharding.scaled_inputs(spec, case_obj.transform, case_obj.size, case_obj.dtype, case_obj.devices, weak)
+    y, args, extra, parameters = sharding.scaled_inputs(
+        spec, case_obj.transform, case_obj.size, case_obj.dtype, case_obj.devices, weak
+    )
     record["size_parameters"] = parameters
     record["split_length"] = sharding.plan(spec, case_obj.transform, case_obj.devices).length(y, args)
     sharded = sharding.build(spec, case_obj.transform, case_obj.framework, case_obj.mode, case_obj.devices)
@@ -311,6 +313,7 @@ def _agreement(framework: str):
         return bool(decided.item())
 
     return more
+
 
 # The benchmark's check catches wrong results at large sizes, not roundoff: its tolerance is at least this.
 VALIDITY = {"float64": 1e-8, "float32": 1e-3}

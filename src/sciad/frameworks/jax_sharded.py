@@ -102,7 +102,9 @@ def shard(plan, fw, fn, mode, local=None):
         plan.check(y, args)
         y = tree_map(lambda leaf: place(leaf, NamedSharding(the_mesh, y_spec)), y)
         args = {
-            key: value if isinstance(value, _SCALARS) else place(value, NamedSharding(the_mesh, P(AXIS) if key in plan.split_keys else P()))
+            key: value
+            if isinstance(value, _SCALARS)
+            else place(value, NamedSharding(the_mesh, P(AXIS) if key in plan.split_keys else P()))
             for key, value in args.items()
         }
         return compiled(y, args)
