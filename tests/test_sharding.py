@@ -20,6 +20,7 @@ import pytest
 
 import sciad
 from sciad import checks, registry, sharding
+from sciad.bench.cases import Case
 from sciad.trees import tree_map
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -463,6 +464,7 @@ def test_the_readme_multihost_commands_on_two_local_processes_agree_with_one_pro
 
 PARTICLE_DEVICES = {"jax": JAX_DEVICES, "torch": TORCH_RANKS}
 SGD_STEPS, SGD_RATE = 3, 0.05
+TORCH_SCALING_CASE = Case("logistic_regression", "grad", "torch", "eager", "small", "float64", "cpu", TORCH_RANKS, "weak")
 
 
 def _particle_inputs():
@@ -481,6 +483,8 @@ def particles_and_training(framework: str) -> dict:
 
     frameworks.load(framework)  # sciad's settings (JAX's float64) before any array is made
     yn, an, yl, al, ym, am = sciad.convert((yn, an, yl, al, ym, am), framework)
+    from sciad.bench import worker
+
     devices = PARTICLE_DEVICES[framework]
     if framework == "jax":
         import jax
@@ -527,9 +531,12 @@ def particles_and_training(framework: str) -> dict:
             "lj_forces": (lj.forces(yl, al), lj_sharded.forces(yl, al)),
         }
         one, many = mlp.sgd(ym, am, SGD_STEPS, SGD_RATE), mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, parallel=True)
+        # On these ranks too (no second spawn): the torch side of `sciad bench --devices`.
+        scaling = worker._scaling_record(vars(TORCH_SCALING_CASE), {"min_runs": 3, "max_runs": 5, "min_time": 0.0})
     for step, (a, b) in enumerate(zip(one, many)):
         out[f"mlp_sgd_step{step + 1}"] = (a, b)
-    return {name: (sciad.to_numpy(a), sciad.to_numpy(b)) for name, (a, b) in out.items()}
+    arrays = {name: (sciad.to_numpy(a), sciad.to_numpy(b)) for name, (a, b) in out.items()}
+    return arrays if framework == "jax" else (arrays, scaling)
 
 
 def _particles_jax_main(path: str) -> None:
@@ -549,11 +556,11 @@ def particle_runs(tmp_path_factory):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    torch_out = sharding.spawn(particles_and_training, TORCH_RANKS, "torch")
+    torch_out, scaling = sharding.spawn(particles_and_training, TORCH_RANKS, "torch")
     log = jax_process.communicate(timeout=300)[0]
     assert jax_process.returncode == 0, log[-3000:]
     with open(path, "rb") as f:
-        return {"jax": pickle.load(f), "torch": torch_out}
+        return {"jax": pickle.load(f), "torch": torch_out, "torch_scaling": scaling}
 
 
 def _references() -> dict:
@@ -593,6 +600,16 @@ def test_particles_split_and_data_parallel_sgd_equal_one_device_to_1e_12(particl
         assert _error(references[name], sharded) <= registry.get(problem).tolerance["float64"], name
     # SGD moved the parameters: the comparison is of training, not of the initial values.
     assert _error(runs["mlp_sgd_step3"][1], _particle_inputs()[2][0]) > 1e-6
+
+
+def test_a_torch_scaling_case_times_the_ranks_in_lockstep(particle_runs):
+    """The torch side of `sciad bench --devices`, on the ranks above: they time the sharded gradient together
+    (rank 0 decides when to stop, so none waits in a collective alone), after checking it against the
+    reference; the weak case doubles the rows."""
+    record = particle_runs["torch_scaling"]
+    assert record["status"] == "ok", record
+    assert record["split_length"] == 32 * TORCH_RANKS and record["size_parameters"]["n"] == 32 * TORCH_RANKS
+    assert record["check_error"] <= record["check_tolerance"] and record["runs"] == 3 and record["median_s"] > 0
 
 
 def test_particles_and_data_parallel_sgd_jax_equals_torch(particle_runs):

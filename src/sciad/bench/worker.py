@@ -304,15 +304,9 @@ def _agreement(framework: str):
     rank makes the same number of calls (a rank that stopped early would leave the others in a collective)."""
     if framework != "torch":
         return lambda flag: flag
-    import torch
-    import torch.distributed as dist
+    from sciad.frameworks import torch_distributed
 
-    def more(flag: bool) -> bool:
-        decided = torch.tensor([int(flag)])
-        dist.broadcast(decided, src=0)
-        return bool(decided.item())
-
-    return more
+    return torch_distributed.rank0_decides
 
 
 # The benchmark's check catches wrong results at large sizes, not roundoff: its tolerance is at least this.

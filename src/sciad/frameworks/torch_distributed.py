@@ -64,6 +64,13 @@ def all_reduce_mean(tree, world: int):
 COMBINE = {"gather": all_gather, "mean": all_reduce_mean}
 
 
+def rank0_decides(flag: bool) -> bool:
+    """Rank 0's `flag` on every rank (a broadcast): ranks that loop over collectives stop together."""
+    decided = torch.tensor([int(flag)])
+    dist.broadcast(decided, src=0)
+    return bool(decided.item())
+
+
 def shard(plan, fw, fn, mode, combine=None):
     """The sharded transform of `plan` (a `sciad.sharding.Plan`). `combine(out, world)` replaces the
     assembly of the ranks' results (tests plant the N× trap with it)."""
