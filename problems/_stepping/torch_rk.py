@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import torch
 
-from sciad.frameworks.torch_backend import constant
+from sciad.frameworks.torch_backend import constant, region
 
 
 class Scheme(NamedTuple):
@@ -41,6 +41,7 @@ def _plus(u, ks, stages, weights):
     return torch.addmv(u, stacked, weights) if u.ndim == 1 else u + stacked @ weights
 
 
+@region
 def step(increment, t, u, dt, args, scheme: Scheme):
     """u after one step of dt from time t. increment(t_i, u_i, args) returns the stage increment
     k_i = dt·f(t_i, u_i) (the caller folds dt in where it costs least); the step returns u + Σ_i b_i k_i."""
@@ -55,8 +56,11 @@ def integrate(increment, u, dt, steps, args, scheme: Scheme, save_every=None):
     """u after `steps` steps of dt from t = 0 (t_n = n·dt); with save_every, the states after every
     save_every-th step, stacked on a new leading axis."""
     saved = []
+    # The step times as a tensor: a compiled step (a compile region) reads a tensor's value at run time,
+    # where a Python float would be a constant of its graph, compiled anew for every step.
+    times = torch.arange(steps, dtype=u.dtype, device=u.device) * dt
     for n in range(steps):
-        u = step(increment, n * dt, u, dt, args, scheme)
+        u = step(increment, times[n], u, dt, args, scheme)
         if save_every and (n + 1) % save_every == 0:
             saved.append(u)
     return torch.stack(saved) if save_every else u

@@ -128,6 +128,7 @@ SPEC = Problem(
     summary="Viscous Burgers, 2/3-dealiased Fourier pseudo-spectral, integrating-factor RK4; real FFTs in the derivative",
     build=build,
     # small: 4 steps, since torch.compile unrolls every step into its graph (its cold compile grows with them).
+    compile_regions=("objective", "simulate"),
     sizes={"small": {"n": 16, "steps": 4}, "medium": {"n": 64, "steps": 100}, "bench": {"n": 256, "steps": 1000}},
     layout=Layout(y=("n",), args={"nu": float, "dt": float, "steps": int, "u_target": ("n",)}),
     reference=Reference(value=objective, vector_map=simulate, complex_step=True),

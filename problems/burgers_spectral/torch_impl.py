@@ -2,6 +2,8 @@
 
 import torch
 
+from sciad.frameworks.torch_backend import region
+
 
 def spectral_operators(n, nu, dt, dtype, device):
     k = torch.arange(n // 2 + 1, dtype=dtype, device=device)
@@ -12,25 +14,28 @@ def spectral_operators(n, nu, dt, dtype, device):
     return keep, derivative, half_step
 
 
+def nonlinear(v, n, keep, derivative):
+    w = torch.fft.irfft(keep * v, n=n)
+    return derivative * torch.fft.rfft(w * w)
+
+
+@region
+def step(v, n, dt, keep, derivative, half_step, full_step):
+    """One integrating-factor RK4 step of the spectrum v."""
+    a = nonlinear(v, n, keep, derivative)
+    b = nonlinear(half_step * (v + 0.5 * dt * a), n, keep, derivative)
+    c = nonlinear(half_step * v + 0.5 * dt * b, n, keep, derivative)
+    d = nonlinear(full_step * v + dt * half_step * c, n, keep, derivative)
+    return full_step * v + dt / 6 * (full_step * a + 2 * half_step * (b + c) + d)
+
+
 def simulate(y, args):
     n, nu, dt = y.shape[-1], args["nu"], args["dt"]
     keep, derivative, half_step = spectral_operators(n, nu, dt, y.dtype, y.device)
     full_step = half_step**2
-
-    def nonlinear(v):
-        w = torch.fft.irfft(keep * v, n=n)
-        return derivative * torch.fft.rfft(w * w)
-
-    def step(v):
-        a = nonlinear(v)
-        b = nonlinear(half_step * (v + 0.5 * dt * a))
-        c = nonlinear(half_step * v + 0.5 * dt * b)
-        d = nonlinear(full_step * v + dt * half_step * c)
-        return full_step * v + dt / 6 * (full_step * a + 2 * half_step * (b + c) + d)
-
     v = torch.fft.rfft(y)
     for _ in range(args["steps"]):
-        v = step(v)
+        v = step(v, n, dt, keep, derivative, half_step, full_step)
     return torch.fft.irfft(v, n=n)
 
 

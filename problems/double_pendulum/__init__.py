@@ -135,6 +135,7 @@ SPEC = Problem(
     build=build,
     # small: one RK4 step (four nested field evaluations), each a third-order graph under torch.compile(grad)
     # whose cold compile is costly; the property tests take more steps.
+    compile_regions=("objective", "simulate"),
     sizes={"small": {"steps": 1}, "medium": {"steps": 100}, "bench": {"steps": 1000}},
     layout=Layout(
         y=(4,),

@@ -4,6 +4,7 @@ import torch
 import torch.func
 
 from problems.logistic_regression import torch_impl as likelihood
+from sciad.frameworks.torch_backend import region
 
 
 def objective(y, args):
@@ -17,23 +18,21 @@ def hamiltonian(position, momentum, args):
     return torch.sum(momentum * momentum * 0.5) - objective(position, args)
 
 
+@region
+def leapfrog_step(position, momentum, kick, args):
+    step_size = args["step_size"]
+    position = position + step_size * momentum
+    momentum = momentum + step_size * kick * torch.func.grad(objective)(position, args)
+    return position, momentum
+
+
 def integrate(position, momentum, args):
     step_size, steps = args["step_size"], args["leapfrog_steps"]
-    score = torch.func.grad(objective)
     # Kick-drift-kick with the half kicks of consecutive steps merged: the last kick is a half kick.
     kicks = [1.0] * (steps - 1) + [0.5]
-
-    def step(state, kick):
-        position, momentum = state
-        position = position + step_size * momentum
-        momentum = momentum + step_size * kick * score(position, args)
-        return (position, momentum), None
-
-    momentum = momentum + (0.5 * step_size) * score(position, args)
-    state = (position, momentum)
+    momentum = momentum + (0.5 * step_size) * torch.func.grad(objective)(position, args)
     for kick in kicks:
-        state, _ = step(state, kick)
-    position, momentum = state
+        position, momentum = leapfrog_step(position, momentum, kick, args)
     return position, momentum
 
 
@@ -54,20 +53,19 @@ def transition(position, momentum, uniform, args):
     return torch.where(accept, proposal, position)
 
 
+@region
+def chain_transitions(positions, momenta, uniforms, args):
+    """Every chain's transition, vmapped: the compile region (a torch.func transform refuses a compiled
+    function inside it, so the region holds the vmap rather than one chain's transition)."""
+    return torch.func.vmap(lambda p, m, u: transition(p, m, u, args))(positions, momenta, uniforms)
+
+
 def sample(y, args):
     chains = args["uniforms"].shape[1]
-    starts = y.expand(chains, *y.shape)
-    chain_transition = torch.func.vmap(lambda position, momentum, uniform: transition(position, momentum, uniform, args))
-
-    def step(positions, draws):
-        momenta, uniforms = draws
-        positions = chain_transition(positions, momenta, uniforms)
-        return positions, positions
-
-    positions, samples = starts, []
-    for draws in zip(args["momenta"], args["uniforms"]):
-        positions, saved = step(positions, draws)
-        samples.append(saved)
+    positions, samples = y.expand(chains, *y.shape), []
+    for momenta, uniforms in zip(args["momenta"], args["uniforms"]):
+        positions = chain_transitions(positions, momenta, uniforms, args)
+        samples.append(positions)
     return torch.stack(samples)
 
 

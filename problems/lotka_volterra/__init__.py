@@ -159,6 +159,7 @@ SPEC = Problem(
         "jacfwd": Tolerance(2e-6, 5e-6, f"{_DISCRETISATION}: measured ≤ 2.6e-7 (float64), ≤ 6.2e-7 (float32)"),
         "jacrev": Tolerance(2e-6, 5e-6, f"{_DISCRETISATION}: measured ≤ 2.6e-7 (float64), ≤ 6.2e-7 (float32)"),
     },
+    compile_regions=("objective", "solve"),
     known_failures=(
         KnownFailure(
             "torch", None,

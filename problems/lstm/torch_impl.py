@@ -2,7 +2,10 @@
 
 import torch
 
+from sciad.frameworks.torch_backend import region
 
+
+@region
 def predict(weight, bias, hidden, cell, x):
     """One character through every layer: the new hidden and cell states, tuples of l arrays (b,).
 

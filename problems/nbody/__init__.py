@@ -136,6 +136,7 @@ SPEC = Problem(
         "same discrete maths in both; float32 roundoff through 10 leapfrog steps (measured ≤ 1.9e-6 over 40 seeds)",
     ),
     sweep=("n", (16, 64, 256, 1024)),
+    compile_regions=("objective", "simulate"),
     known_failures=(
         # torch.func cannot differentiate torch's scan/while_loop, so the torch side is a Python loop, and
         # torch.compile unrolls it: 10 steps (the small parity cells) compile, 100 do not in time.

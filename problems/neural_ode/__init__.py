@@ -212,6 +212,7 @@ SPEC = Problem(
         ),
         "grad_torchdiffeq_adjoint": Variant("grad", "objective_torchdiffeq_adjoint", frameworks=("torch",)),
     },
+    compile_regions=("objective", "solve"),
     known_failures=(
         KnownFailure(
             "torch",

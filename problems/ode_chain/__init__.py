@@ -98,6 +98,7 @@ SPEC = Problem(
     name="ode_chain",
     summary="GradBench's ode: a chain y_i' = x_i y_(i-1) by s classical RK4 steps (lax.scan vs a Python loop)",
     build=build,
+    compile_regions=("objective", "solve"),
     sizes={
         "small": {"n": 8, "steps": 4, "high": 4.0},
         "medium": {"n": 400, "steps": 100},  # n = 4s: the largest n whose last component is not zero

@@ -415,6 +415,7 @@ SPEC = Problem(
         "jacfwd_rhs": Variant("jacfwd", "rhs", reference=Reference(value=rhs_size, vector_map=rhs, complex_step=True)),
         "value_and_grad_adaptive": Variant("value_and_grad", "objective_adaptive", frameworks=("jax",)),
     },
+    compile_regions=("objective", "solve"),
     known_failures=(
         KnownFailure(
             "torch",

@@ -2,7 +2,7 @@
 
 import torch
 
-from sciad.frameworks.torch_backend import constant
+from sciad.frameworks.torch_backend import constant, region
 
 from . import LINEAR, QUADRATIC, RADAU_A, step_sizes
 
@@ -24,6 +24,7 @@ def field(u, linear, jacobian):
     return 0.5 * torch.sum((linear + jacobian) * u[..., None, :], dim=-1)
 
 
+@region
 def radau_step(u, h, linear, quadratic, tableau, newton):
     identity = torch.eye(9, dtype=u.dtype, device=u.device)
     weights = h * tableau
@@ -49,7 +50,9 @@ def solve(y, args):
     u0, save_every, newton = args["u0"], args["save_every"], args["newton"]
     linear, quadratic = kinetics(y)
     tableau = constant(RADAU_A, y)
-    steps = step_sizes(args["t_first"], args["t_end"], args["intervals"])
+    # The step sizes as tensors: a compiled step (a compile region) reads each at run time, where a Python
+    # float would be a constant of its graph, compiled anew for every size.
+    steps = constant(step_sizes(args["t_first"], args["t_end"], args["intervals"]), y).unbind()
 
     u, states = u0, []
     for h in steps:

@@ -2,28 +2,28 @@
 
 import torch
 
+from sciad.frameworks.torch_backend import region
+
 
 def cost_matrix(x, target):
     # Differences rather than ‖x‖² + ‖y‖² − 2x·y: no cancellation between nearby points.
     return torch.sum((x[:, None, :] - target[None, :, :]) ** 2, dim=-1)
 
 
+@region
+def sweep(g, cost, log_a, log_b, epsilon):
+    """One Sinkhorn sweep: f from g, then g from f."""
+    f = -epsilon * torch.logsumexp(log_b[None, :] + (g[None, :] - cost) / epsilon, dim=1)
+    g = -epsilon * torch.logsumexp(log_a[:, None] + (f[:, None] - cost) / epsilon, dim=0)
+    return f, g
+
+
 def sinkhorn_potentials(cost, a, b, epsilon, iterations):
     log_a, log_b = torch.log(a), torch.log(b)
-
-    def sweep(carry):
-        _, g = carry
-        f = -epsilon * torch.logsumexp(log_b[None, :] + (g[None, :] - cost) / epsilon, dim=1)
-        g = -epsilon * torch.logsumexp(log_a[:, None] + (f[:, None] - cost) / epsilon, dim=0)
-        return f, g
-
-    carry = (
-        torch.zeros(a.shape, dtype=cost.dtype, device=cost.device),
-        torch.zeros(b.shape, dtype=cost.dtype, device=cost.device),
-    )
+    f = torch.zeros(a.shape, dtype=cost.dtype, device=cost.device)
+    g = torch.zeros(b.shape, dtype=cost.dtype, device=cost.device)
     for _ in range(iterations):
-        carry = sweep(carry)
-    f, g = carry
+        f, g = sweep(g, cost, log_a, log_b, epsilon)
     return f, g
 
 

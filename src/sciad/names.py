@@ -49,6 +49,11 @@ class Mode:
     # torch.func) or the function before it is differentiated ("function": torch.compile of the objective,
     # its forward and backward compiled by AOTAutograd, classic autograd around it).
     compiles: str = "transform"
+    # Regional compilation: a problem whose implementation marks the step of its Python loop
+    # (`spec.Problem.compile_regions`, `torch_backend.region`) has that step compiled once and called from
+    # the eager loop, which the derivative records through, instead of `compiles`' whole-function graph
+    # (a loop unrolled into one graph compiles for minutes). Problems without regions compile as `compiles` says.
+    regional: bool = False
     # The generic transforms this mode can express (None: all). A problem's variant is judged by its base
     # transform, unless it is prebuilt (it then runs as it is written, in any mode).
     supports: tuple[str, ...] | None = None
@@ -61,6 +66,8 @@ class Mode:
             raise SciadError(f"mode name {self.name!r} must be an identifier")
         choose("differentiation", self.differentiation, ("func", "autograd"), f"of mode {self.name!r}")
         choose("compiles", self.compiles, ("transform", "function"), f"of mode {self.name!r}")
+        if self.regional and not self.compiled:
+            raise SciadError(f"mode {self.name!r} compiles regions and must be a compiled mode")
         if self.supports is not None and not self.unsupported_reason:
             raise SciadError(f"mode {self.name!r} leaves transforms out of `supports` and must say why (`unsupported_reason`)")
 
@@ -91,6 +98,9 @@ MODE_TABLE: tuple[Mode, ...] = (
     # Eager JAX compiles every small operation on its own, whatever the transform: grad alone covers it.
     Mode("jax", "eager", False, "op by op, each primitive dispatched (and cached-compiled) on its own", parity_transforms=1),
     Mode("torch", "eager", False, "torch.func transforms, op by op", default=True),
+    # Not regional: a torch.func transform over a compiled step runs it eagerly (dynamo refuses to trace
+    # under an active functorch transform, "Unsupported functorch tracing attempt", pytorch#128711; torch
+    # 2.13), so this mode compiles a problem's whole loop, transform included.
     Mode("torch", "compile", True, "torch.compile(dynamic=False) applied outside the torch.func transform"),
     Mode(
         "torch",
@@ -110,6 +120,7 @@ MODE_TABLE: tuple[Mode, ...] = (
         "its forward and backward)",
         differentiation="autograd",
         compiles="function",
+        regional=True,
         supports=tuple(t for t in _CLASSIC_AUTOGRAD if t not in _FORWARD_MODE),
         unsupported_reason=_CLASSIC_AUTOGRAD_LACKS + "; " + _COMPILED_LACKS,
         # A cold compile of a whole time loop's forward and backward is costly (measurements in

@@ -323,9 +323,10 @@ class Problem:
     # hvp_fwd_rev, vjp, vmap, value_and_grad that compiles (`parity.mode_transforms`); a problem whose
     # unrolled solver takes a minute to compile names a smaller function's transform instead.
     compiled_transform: str | None = None
-    # Its torch implementation loops in Python over a step marked `torch_backend.region`: a regional mode
-    # (`names.Mode.regional`) compiles that step once and runs the loop eagerly instead of compiling the loop.
-    compile_regions: bool = False
+    # The torch implementation's functions that loop in Python over a step marked `torch_backend.region`: a
+    # regional mode (`names.Mode.regional`) compiles that step once and runs their loop eagerly instead of
+    # compiling the loop; a transform of another function compiles as its mode says.
+    compile_regions: tuple[str, ...] = ()
     batch: int = 3  # batch length of vmap cells in the parity suite
     bench_batch: int = 32  # batch length of vmap cases in the benchmark
     bench_notes: Mapping[str, str] = dataclasses.field(default_factory=dict)  # e.g. why a benchmark target is missed

@@ -350,11 +350,14 @@ def build(spec: Problem, transform: str, framework: str, mode_name: str | None =
     fw = frameworks.load(framework)
     fn = getattr(spec.implementation(framework), spec.function_for(transform))
     variant = spec.variants.get(transform)
-    if variant and variant.prebuilt:  # already the transform: run as written, compiled whole in a compiled mode
-        return Transformed(spec, transform, framework, chosen, fw.compile(fn, chosen))
+    regional = chosen.regional and spec.function_for(transform) in spec.compile_regions
+    if variant and variant.prebuilt:  # already the transform: run as written, compiled in a compiled mode
+        return Transformed(spec, transform, framework, chosen, fw.regional(fn) if regional else fw.compile(fn, chosen))
     # The mode's primitive set: the adapter's own (jax, torch.func) or torch's classic autograd.
     primitives = fw.autograd if chosen.differentiation == "autograd" else fw
     record = spec.transform_record(transform)
+    if regional:  # the marked steps compiled, the loop and the transform around it eager
+        return Transformed(spec, transform, framework, chosen, fw.regional(record.build(primitives, fn, spec)))
     if chosen.compiles == "function":
         return Transformed(spec, transform, framework, chosen, record.build(primitives, fw.compile(fn, chosen), spec))
     return Transformed(spec, transform, framework, chosen, fw.compile(record.build(primitives, fn, spec), chosen))

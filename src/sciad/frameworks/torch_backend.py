@@ -4,6 +4,9 @@ Importing it turns TF32 off so float32 parity means IEEE fp32."""
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import numpy as np
 import torch
 import torch.func
@@ -55,6 +58,55 @@ def constant(values, like: torch.Tensor, dtype: torch.dtype | None = None) -> to
         with torch._C._DisableFuncTorch():
             found = _constants[key] = torch.tensor(array, dtype=dtype, device=like.device)
     return found
+
+
+# -- compile regions ------------------------------------------------------------------------------
+
+_regional = threading.local()
+_compiled_regions: dict = {}
+
+
+def region(fn):
+    """Marks `fn`, the step of a loop that Python drives, as a compile region (regional compilation).
+
+    Outside a regional mode (`names.Mode.regional`) the marked function is `fn` itself. In one, a call
+    outside any torch.compile trace runs `torch.compile(fn, dynamic=False)`, made once per function: the
+    Python loop around it stays eager, and the autograd (or torch.func) transform around the loop records
+    through each compiled step, whose forward and backward AOTAutograd compiled once. Inside a trace the
+    region is inlined, so a whole-function compile still sees one graph.
+
+    A region is a module-level function whose arguments carry everything that varies between calls: a
+    closure's cells, like any argument, are guarded by value, so a new closure per call would recompile.
+    Python numbers that change every step (a step's time) must not be read by the region, or each value
+    compiles its own graph.
+    """
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        if not getattr(_regional, "on", False) or torch.compiler.is_compiling():
+            return fn(*args, **kwargs)
+        compiled = _compiled_regions.get(fn)
+        if compiled is None:
+            compiled = _compiled_regions[fn] = torch.compile(fn, dynamic=False)
+        return compiled(*args, **kwargs)
+
+    call.region = fn
+    return call
+
+
+def regional(fn):
+    """`fn` with the compile regions it reaches compiled (see `region`), the rest eager."""
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        before = getattr(_regional, "on", False)
+        _regional.on = True
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _regional.on = before
+
+    return call
 
 
 class Adapter:
@@ -143,6 +195,8 @@ class Adapter:
         # dynamic=False: a recompile for a new shape (the shared builder code again) would otherwise turn
         # on automatic dynamic shapes and time a symbolic-shape graph.
         return torch.compile(fn, dynamic=False) if mode.compiled else fn
+
+    regional = staticmethod(regional)
 
     # -- primitive transforms, with one calling convention for both frameworks -------------------
 
