@@ -15,9 +15,9 @@ and equinox's, both).
 
 `train(θ, args)` takes `steps` plain SGD steps θ ← θ − α ∇L(θ) and returns the final parameters.
 JAX: an equinox module (Conv2d, GroupNorm, Linear, vmapped over the batch, its arrays placed from θ)
-and optax.sgd, stepped by `lax.scan`. torch: an `nn.Module` skeleton on the meta device evaluated by
-`torch.func.functional_call`, and torch.optim.SGD stepping copies of θ, with the gradient from
-`torch.func.grad` of the same objective (so the train cells test the optimiser and the update alone).
+and optax.sgd, stepped by `lax.scan`. torch: value and grad evaluate an `nn.Module` skeleton on the meta
+device by `torch.func.functional_call`; `train` is the step PyTorch users write — one `nn.Module` kept
+across calls, its parameters loaded from θ, then forward, `loss.backward()` and `torch.optim.SGD.step()`.
 
 Reference (NumPy): the forward pass above and its reverse sweep by hand (the convolution as nine
 shifted channel products; GN's backward dx̂ − mean(dx̂) − x̂·mean(dx̂ x̂), over σ); `train` is SGD on it.

@@ -62,16 +62,35 @@ def objective(y, args):
     return torch.mean(torch.nn.functional.cross_entropy(logits, args["targets"], reduction="none"))
 
 
+# The trained network, as PyTorch users hold it: one nn.Module per (channels, dtype, device), built once and
+# reused by every call, its parameters loaded from y at the start of each.
+_MODELS = {}
+
+
+def _model(y):
+    like = y["stem_b"]
+    key = (like.shape[0], like.dtype, like.device)
+    if key not in _MODELS:
+        # Built on the meta device and given empty storage: no initialisation to draw (the global generator is
+        # left alone), as every parameter is loaded from y before it is used.
+        _MODELS[key] = ResNet(like.shape[0], device="meta").to_empty(device=like.device).to(like.dtype)
+    return _MODELS[key]
+
+
 def train(y, args):
     """`steps` SGD steps on the objective from θ = y; the final parameters."""
-    # torch.optim steps leaf tensors in place; copies, so that y is left as it was.
-    parameters = {key: value.detach().clone() for key, value in y.items()}
-    optimizer = torch.optim.SGD(parameters.values(), lr=args["learning_rate"])
-    # torch.func.grad, not classic autograd: the gradient the grad cells check, and no graph on the leaves.
-    gradient = torch.func.grad(objective)
+    # The step PyTorch users write: forward, loss.backward(), optimizer.step() on the module's own parameters.
+    # (torch.func.grad of functional_call, the grad cells' route, took twice as long per step: it decomposes
+    # group norm's backward and computes every input gradient of each convolution; benchmarks/README.md.)
+    model = _model(y)
+    parameters = {key: model.get_parameter(name) for key, name in PARAMETERS.items()}
+    with torch.no_grad():
+        for key, parameter in parameters.items():
+            parameter.copy_(y[key])  # y itself is left as it was
+    optimizer = torch.optim.SGD(model.parameters(), lr=args["learning_rate"])
     for _ in range(args["steps"]):
-        gradients = gradient(parameters, args)
-        for key, value in parameters.items():
-            value.grad = gradients[key]
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(args["x"]), args["targets"])
+        loss.backward()
         optimizer.step()
-    return parameters
+    return {key: parameter.detach().clone() for key, parameter in parameters.items()}
