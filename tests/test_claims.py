@@ -155,6 +155,7 @@ def test_one_cheap_claim_end_to_end(tmp_path):
         (["--claim", "11"], "there is no claim 11"),
         (["--claim", "3", "--claim", "3"], "more than once"),
         (["--reps", "1"], "at least 2 repetitions"),
+        (["--threads", "0"], "1 to"),
         (["--claim", "x"], "invalid int value"),
     ],
 )

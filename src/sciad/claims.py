@@ -869,7 +869,7 @@ def _determinism_report(claim: Claim, result: str, checked: list[Checked], out: 
     return row, lines
 
 
-def write_report(claims, files, out: pathlib.Path, *, quick: bool, load_average) -> pathlib.Path:
+def write_report(claims, files, out: pathlib.Path, *, quick: bool, load_average, loaded: bool = False) -> pathlib.Path:
     reps, environments = load(files)
     env = environments[-1] if environments else {}
     versions = env.get("versions", {})
@@ -925,6 +925,17 @@ def write_report(claims, files, out: pathlib.Path, *, quick: bool, load_average)
         f"{env.get('threads', '?')} threads per framework), {env.get('platform', '')}; {version_text}; "
         f"git {env.get('git_commit', '?')}. Load average when the run started: {load_average}.",
         "",
+        *(
+            [
+                "**The host was loaded** (1-minute load average above its core count): other work competed for the "
+                "cores, and torch's OpenMP threads spin while they wait for each other, which made torch eager calls "
+                "10× to over 1000× slower on this project's shared 2-core host (benchmarks/README.md). Read no timing below as "
+                "the frameworks'; rerun on a quiet host, or with --threads 1.",
+                "",
+            ]
+            if loaded
+            else []
+        ),
         "Each case ran in the benchmark harness (`sciad bench`'s workers and JSON Lines records, in `results/`), "
         f"{len(files)} times, interleaved (repetition k ran every case before k + 1 started). A ratio's interval is "
         "a 95 % bootstrap over the repetitions' medians; a comparison is decided only when it excludes the "
@@ -962,6 +973,14 @@ def add_command(sub) -> None:
     claims.add_argument("--out", default="claims-results", metavar="DIR", help="directory for claims.md, plots and results")
     claims.add_argument("--resume", action="store_true", help="complete the results already in DIR instead of refusing")
     claims.add_argument("--reps", type=int, default=None, metavar="N", help="interleaved repetitions (default 3 quick, 5 full)")
+    claims.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads per framework (default: every core this process may use); on a shared, loaded host 1 keeps "
+        "torch's OpenMP threads from spinning against other work (benchmarks/README.md)",
+    )
     claims.add_argument("--list", action="store_true", help="print the claims and their rules, run nothing")
     claims.set_defaults(run=cmd_claims)
 
@@ -991,7 +1010,20 @@ def cmd_claims(options) -> int:
     out = pathlib.Path(options.out)
     if out.exists() and not out.is_dir():
         raise SciadError(f"--out {out} is a file; it names the directory for claims.md, its plots and results")
-    load_average = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    cores = len(os.sched_getaffinity(0))
+    threads = cores if options.threads is None else options.threads
+    if not 1 <= threads <= cores:
+        raise SciadError(f"--threads {threads} is not accepted; this process may use 1 to {cores} cores")
+    load = os.getloadavg()
+    load_average = ", ".join(f"{x:.1f}" for x in load)
+    if load[0] > cores:
+        console.print(
+            f"warning: load average {load[0]:.1f} on {cores} cores: other work competes for them, and torch's OpenMP "
+            f"threads ({threads} per worker) spin while they wait; timings will not be the frameworks' "
+            "(benchmarks/README.md)",
+            markup=False,
+            soft_wrap=True,
+        )
     measured = [c for c in chosen if not c.not_measured]
     files = []
     if measured:
@@ -1002,11 +1034,11 @@ def cmd_claims(options) -> int:
             reps=reps,
             resume=options.resume,
             console=console,
-            threads=len(os.sched_getaffinity(0)),
+            threads=threads,
         )
     else:
         out.mkdir(parents=True, exist_ok=True)
-    path = write_report(chosen, files, out, quick=options.quick, load_average=load_average)
+    path = write_report(chosen, files, out, quick=options.quick, load_average=load_average, loaded=load[0] > cores)
     verdicts = json.loads((out / "verdicts.json").read_text())
     for claim in chosen:
         console.print(f"claim {claim.number}: {verdicts[str(claim.number)]} — {claim.text}", markup=False)
