@@ -531,6 +531,8 @@ def particles_and_training(framework: str) -> dict:
             "lj_forces": (lj.forces(yl, al), lj_sharded.forces(yl, al)),
         }
         one, many = mlp.sgd(ym, am, SGD_STEPS, SGD_RATE), mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, parallel=True)
+        # The N× trap planted: DDP's averaged gradients all-reduced once more.
+        out["mlp_sgd_trap"] = (one[-1], mlp.sgd(ym, am, SGD_STEPS, SGD_RATE, parallel=True, planted=all_reduce_ddp_gradients)[-1])
         # On these ranks too (no second spawn): the torch side of `sciad bench --devices`.
         scaling = worker._scaling_record(vars(TORCH_SCALING_CASE), {"min_runs": 3, "max_runs": 5, "min_time": 0.0})
     for step, (a, b) in enumerate(zip(one, many)):
@@ -592,7 +594,7 @@ def test_particles_split_and_data_parallel_sgd_equal_one_device_to_1e_12(particl
     sharded batch; torch: DDP): the sharded result against one device ≤ 1e-12 in float64, and against the
     NumPy reference within the problem's tolerance."""
     references = _references()
-    runs = particle_runs[framework]
+    runs = {name: pair for name, pair in particle_runs[framework].items() if name != "mlp_sgd_trap"}
     assert set(runs) == set(references) and len([k for k in runs if k.startswith("mlp_sgd")]) == SGD_STEPS
     for name, (one, sharded) in runs.items():
         problem = {"nbody": "nbody", "lj": "lennard_jones", "mlp": "mlp_ensemble"}[name.split("_")[0]]
@@ -600,6 +602,19 @@ def test_particles_split_and_data_parallel_sgd_equal_one_device_to_1e_12(particl
         assert _error(references[name], sharded) <= registry.get(problem).tolerance["float64"], name
     # SGD moved the parameters: the comparison is of training, not of the initial values.
     assert _error(runs["mlp_sgd_step3"][1], _particle_inputs()[2][0]) > 1e-6
+
+
+def all_reduce_ddp_gradients(model):
+    """The N× trap under DDP: gradients that DDP has already averaged over the ranks, summed over them again."""
+    import torch.distributed as dist
+
+    for parameter in model.parameters():
+        dist.all_reduce(parameter.grad)
+
+
+def test_the_planted_ddp_trap_is_caught(particle_runs):
+    one, trapped = particle_runs["torch"]["mlp_sgd_trap"]
+    assert _error(one, trapped) > 1e3 * sharding.SAME_MATHS_FLOAT64
 
 
 def test_a_torch_scaling_case_times_the_ranks_in_lockstep(particle_runs):
@@ -613,7 +628,7 @@ def test_a_torch_scaling_case_times_the_ranks_in_lockstep(particle_runs):
 
 
 def test_particles_and_data_parallel_sgd_jax_equals_torch(particle_runs):
-    for name, (_, jax_sharded) in particle_runs["jax"].items():
+    for name, (_, jax_sharded) in particle_runs["jax"].items():  # (the planted trap is torch's alone)
         torch_sharded = particle_runs["torch"][name][1]
         assert _error(jax_sharded, torch_sharded) <= sharding.SAME_MATHS_FLOAT64, name
 

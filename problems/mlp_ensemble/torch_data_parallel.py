@@ -28,9 +28,10 @@ class Ensemble(nn.Module):
         return torch_impl.objective(dict(self.stacked), {"x": x, "targets": targets})
 
 
-def sgd(y, args, steps: int, learning_rate: float, parallel: bool = False) -> list[dict]:
+def sgd(y, args, steps: int, learning_rate: float, parallel: bool = False, planted=None) -> list[dict]:
     """The parameters after each of `steps` SGD steps from θ = y: on one process, or (`parallel`) under
-    DDP on every rank of the initialised process group, each rank with its block of the rows."""
+    DDP on every rank of the initialised process group, each rank with its block of the rows.
+    `planted(model)`, called after each backward, lets tests plant the N× trap."""
     model = Ensemble(y)
     x, targets = args["x"], args["targets"]
     if parallel:
@@ -47,6 +48,8 @@ def sgd(y, args, steps: int, learning_rate: float, parallel: bool = False) -> li
     for _ in range(steps):
         optimizer.zero_grad()
         trained(x, targets).backward()
+        if planted is not None:
+            planted(model)
         optimizer.step()
         history.append({key: value.detach().clone() for key, value in model.stacked.items()})
     return history
