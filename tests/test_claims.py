@@ -118,6 +118,20 @@ def test_claim_9_verdict_from_bitwise_checks():
     assert by[("generator", sampling.SHARDED)].outcome == claims.NOT_MEASURED and not by[("generator", sampling.SHARDED)].decides
 
 
+def test_claim_9_probe_groups_cover_every_check_once():
+    # Every scheme × perturbation is run by exactly one subprocess or recorded as not measurable, at any
+    # thread count; at 1 thread "1 thread" is no perturbation and is not measured.
+    from sciad import sampling
+
+    wanted = {(s, p) for s in sampling.SCHEMES for p in (sampling.BASE, *sampling.PERTURBATIONS[1:])}
+    for threads in (1, 2):
+        run = [c for *_, configs in sampling.groups(threads) for c in configs]
+        assert len(run) == len(set(run)) and set(run) | set(sampling.unmeasured(threads)) == wanted
+        assert not set(run) & set(sampling.unmeasured(threads))
+    assert ("keys", sampling.ONE_THREAD) in sampling.unmeasured(1)
+    assert all(threads == 1 for _, threads, _, configs in sampling.groups(2) if ("keys", sampling.ONE_THREAD) in configs)
+
+
 def test_claim_9_probe_in_process_torch():
     # The real probe, two transitions: a seeded global generator reruns bitwise in one process; a draw in between
     # changes the draws and the samples.

@@ -85,21 +85,25 @@ def case_key(scheme: str, perturbation: str) -> tuple:
     return results.case_key(key_fields(scheme, perturbation))
 
 
-# The subprocesses, by (framework, threads or None for the run's count, devices): the configurations each runs.
+# The subprocesses, as (framework, threads, host devices, the configurations it runs), for a run with `threads`.
 def groups(threads: int) -> list[tuple[str, int, int, list[tuple[str, str]]]]:
-    return [
+    found = [
         ("jax", threads, 1, [("keys", BASE), ("keys", OTHER), ("keys", BATCHES)]),
         ("jax", threads, DEVICES, [("keys", SHARDED)]),
-        ("jax", 1, 1, [("keys", ONE_THREAD)]),
         ("torch", threads, 1, [(s, p) for s in ("generator", "global") for p in (BASE, OTHER, BATCHES)]),
-        ("torch", 1, 1, [("generator", ONE_THREAD), ("global", ONE_THREAD)]),
     ]
+    if threads > 1:
+        found += [("jax", 1, 1, [("keys", ONE_THREAD)]), ("torch", 1, 1, [("generator", ONE_THREAD), ("global", ONE_THREAD)])]
+    return found
 
 
-UNMEASURED = {
-    ("generator", SHARDED): "torch has no simulated host devices (XLA_FLAGS is JAX's); one CPU device here",
-    ("global", SHARDED): "torch has no simulated host devices (XLA_FLAGS is JAX's); one CPU device here",
-}
+def unmeasured(threads: int) -> dict[tuple[str, str], str]:
+    """The checks this run cannot make, and why."""
+    why = "torch has no simulated host devices (XLA_FLAGS is JAX's); one CPU device here"
+    found = {("generator", SHARDED): why, ("global", SHARDED): why}
+    if threads == 1:
+        found.update({(s, ONE_THREAD): "the run itself has 1 thread: no other count to compare" for s in SCHEMES})
+    return found
 
 
 def digest(samples) -> str:
@@ -149,8 +153,9 @@ def run(file, *, threads: int, settings: dict, options: dict, console) -> list[d
     with results.ResultsFile(file, resume=True) as out:
         have = {results.case_key(r) for r in results.latest(out.records)}
         todo = [g for g in groups(threads) if not all(case_key(s, p) in have for s, p in g[3])]
-        unmeasured = [k for k in UNMEASURED if case_key(*k) not in have]
-        if not todo and not unmeasured:
+        cannot = unmeasured(threads)
+        missing = [k for k in cannot if case_key(*k) not in have]
+        if not todo and not missing:
             return finished
         out.write(results.environment(threads, dict(options, suite="claims-prng")))
         for framework, group_threads, devices, configs in todo:
@@ -163,10 +168,10 @@ def run(file, *, threads: int, settings: dict, options: dict, console) -> list[d
                 rec = dict(record(answer, group_threads, devices), settings=settings)
                 out.write(rec)
                 finished.append(rec)
-        for scheme, perturbation in unmeasured:
+        for scheme, perturbation in missing:
             rec = dict(
                 record({"scheme": scheme, "perturbation": perturbation, "status": "unsupported"}, threads, 1),
-                error=UNMEASURED[(scheme, perturbation)],
+                error=cannot[(scheme, perturbation)],
                 settings=settings,
             )
             out.write(rec)
