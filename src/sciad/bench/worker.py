@@ -240,11 +240,16 @@ def run_scaling_case(case: dict, options: dict) -> dict:
     if case["framework"] == "torch":
         from sciad import sharding
 
-        return sharding.spawn(_scaling_rank, case["devices"], case, options)
+        return sharding.spawn(_scaling_rank, case["devices"], case, options, os.getpid())
     return _scaling_record(case, options)
 
 
-def _scaling_rank(case: dict, options: dict) -> dict:
+def _scaling_rank(case: dict, options: dict, worker: int) -> dict:
+    # A rank ends with its worker: one that timed out is killed, and its ranks must not go on measuring. A
+    # worker killed while this rank was still starting is already gone (the rank's parent is then another).
+    _die_with_parent()
+    if os.getppid() != worker:
+        os._exit(1)
     return _scaling_record(case, options)
 
 
