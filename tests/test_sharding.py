@@ -76,6 +76,7 @@ def jax_worker(path: str) -> None:
         "devices": len(jax.devices()),
         "jobs": sharding.compute("jax", JOBS, JAX_DEVICES),
         "trap": sharding.compute("jax", TRAP_JOBS, JAX_DEVICES, local=ddp_habit_in_shard_map),
+        "particles": particles_and_training("jax"),
     }
     spec = registry.get("lennard_jones")
     y, args = sharding.inputs(spec, "vmap", "float64", JAX_DEVICES)
@@ -102,6 +103,7 @@ def torch_worker():
         "world": dist.get_world_size(),
         "jobs": sharding.compute("torch", JOBS, TORCH_RANKS),
         "trap": sharding.compute("torch", TRAP_JOBS, TORCH_RANKS, combine=all_reduce_twice),
+        "particles": particles_and_training("torch"),
     }
 
 
@@ -541,28 +543,11 @@ def particles_and_training(framework: str) -> dict:
     return arrays if framework == "jax" else (arrays, scaling)
 
 
-def _particles_jax_main(path: str) -> None:
-    with open(path, "wb") as f:
-        pickle.dump(particles_and_training("jax"), f)
-
-
 @pytest.fixture(scope="module")
-def particle_runs(tmp_path_factory):
-    path = tmp_path_factory.mktemp("particles") / "jax.pkl"
-    code = f"import tests.test_sharding as t; t._particles_jax_main({str(path)!r})"
-    jax_process = subprocess.Popen(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=sharding.with_host_devices(os.environ, JAX_DEVICES),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    torch_out, scaling = sharding.spawn(particles_and_training, TORCH_RANKS, "torch")
-    log = jax_process.communicate(timeout=300)[0]
-    assert jax_process.returncode == 0, log[-3000:]
-    with open(path, "rb") as f:
-        return {"jax": pickle.load(f), "torch": torch_out, "torch_scaling": scaling}
+def particle_runs(runs):
+    """Computed in the same JAX process and on the same torch ranks as the transforms' runs (`runs`)."""
+    torch_out, scaling = runs["torch"]["particles"]
+    return {"jax": runs["jax"]["particles"], "torch": torch_out, "torch_scaling": scaling}
 
 
 def _references() -> dict:
