@@ -171,7 +171,7 @@ SPEC = Problem(
         "grad_classic": Variant("grad", "grad_classic", prebuilt=True, frameworks=("torch",)),
         "grad_classic_checkpointed": Variant("grad", "grad_classic_checkpointed", prebuilt=True, frameworks=("torch",)),
     },
-    compile_regions=("objective", "simulate", "objective_checkpointed"),
+    compile_regions=("objective", "simulate", "objective_checkpointed", "grad_classic", "grad_classic_checkpointed"),
     known_failures=(
         KnownFailure(
             "torch", "grad_checkpointed",
