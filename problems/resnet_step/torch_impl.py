@@ -80,8 +80,8 @@ def _model(y):
 def train(y, args):
     """`steps` SGD steps on the objective from θ = y; the final parameters."""
     # The step PyTorch users write: forward, loss.backward(), optimizer.step() on the module's own parameters.
-    # (torch.func.grad of functional_call, the grad cells' route, took twice as long per step: it decomposes
-    # group norm's backward and computes every input gradient of each convolution; benchmarks/README.md.)
+    # (torch.func.grad of functional_call, the grad cells' route, took about twice as long per step; under it
+    # group norm's backward is decomposed into elementwise ops: benchmarks/README.md.)
     model = _model(y)
     parameters = {key: model.get_parameter(name) for key, name in PARAMETERS.items()}
     with torch.no_grad():
