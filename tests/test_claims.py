@@ -130,6 +130,9 @@ def test_claim_9_probe_groups_cover_every_check_once():
         assert not set(run) & set(sampling.unmeasured(threads))
     assert ("keys", sampling.ONE_THREAD) in sampling.unmeasured(1)
     assert all(threads == 1 for _, threads, _, configs in sampling.groups(2) if ("keys", sampling.ONE_THREAD) in configs)
+    # A further run of a quick claims run repeats only the base runs, each scheme's once.
+    bases = [c for *_, configs in sampling.groups(2, rerun_only=True) for c in configs if c[1] == sampling.BASE]
+    assert sorted(bases) == sorted((s, sampling.BASE) for s in sampling.SCHEMES)
 
 
 def test_claim_9_probe_in_process_torch():

@@ -470,7 +470,7 @@ def cases_for(claims, quick: bool):
 # -- measuring --------------------------------------------------------------------------------------
 
 # probe_reps: the repetitions that also run claim 9's sampling probes (None: all); two separate runs are what
-# "across runs" needs, and a quick run has no time for more.
+# "across runs" needs, and a quick run has no time for more: its second runs only the probes' base runs.
 QUICK = {"reps": 3, "min_runs": 3, "max_runs": 100, "min_time": 0.03, "timeout": 120.0, "probe_reps": 2}
 FULL = {"reps": 5, "min_runs": 5, "max_runs": 2000, "min_time": 0.2, "timeout": 300.0, "probe_reps": None}
 
@@ -506,7 +506,7 @@ def measure(claims, out: pathlib.Path, *, quick: bool, reps: int, resume: bool, 
         if probes and (settings["probe_reps"] is None or k < settings["probe_reps"]):
             from . import sampling
 
-            sampling.run(file, threads=threads, settings=recorded, options=options, console=console)
+            sampling.run(file, threads=threads, settings=recorded, options=options, console=console, rerun_only=quick and k > 0)
     return [file for file in files if file.exists()]  # claim 9 alone in a quick run writes only its probe_reps
 
 

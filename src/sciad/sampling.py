@@ -85,8 +85,9 @@ def case_key(scheme: str, perturbation: str) -> tuple:
     return results.case_key(key_fields(scheme, perturbation))
 
 
-# The subprocesses, as (framework, threads, host devices, the configurations it runs), for a run with `threads`.
-def groups(threads: int) -> list[tuple[str, int, int, list[tuple[str, str]]]]:
+# The subprocesses, as (framework, threads, host devices, the configurations it runs), for a run with `threads`;
+# with `rerun_only`, only those that hold a base run (what a further run needs for the rerun check).
+def groups(threads: int, rerun_only: bool = False) -> list[tuple[str, int, int, list[tuple[str, str]]]]:
     found = [
         ("jax", threads, 1, [("keys", BASE), ("keys", OTHER), ("keys", BATCHES)]),
         ("jax", threads, DEVICES, [("keys", SHARDED)]),
@@ -94,7 +95,7 @@ def groups(threads: int) -> list[tuple[str, int, int, list[tuple[str, str]]]]:
     ]
     if threads > 1:
         found += [("jax", 1, 1, [("keys", ONE_THREAD)]), ("torch", 1, 1, [("generator", ONE_THREAD), ("global", ONE_THREAD)])]
-    return found
+    return [g for g in found if any(p == BASE for _, p in g[3])] if rerun_only else found
 
 
 def unmeasured(threads: int) -> dict[tuple[str, str], str]:
@@ -145,14 +146,15 @@ def record(answer: dict, threads: int, devices: int) -> dict:
     }  # fmt: skip
 
 
-def run(file, *, threads: int, settings: dict, options: dict, console) -> list[dict]:
-    """Run every probe group whose records `file` lacks; append their records (under the results lock)."""
+def run(file, *, threads: int, settings: dict, options: dict, console, rerun_only: bool = False) -> list[dict]:
+    """Run every probe group whose records `file` lacks (with `rerun_only`, only the base runs); append their
+    records (under the results lock)."""
     from .bench import results
 
     finished = []
     with results.ResultsFile(file, resume=True) as out:
         have = {results.case_key(r) for r in results.latest(out.records)}
-        todo = [g for g in groups(threads) if not all(case_key(s, p) in have for s, p in g[3])]
+        todo = [g for g in groups(threads, rerun_only) if not all(case_key(s, p) in have for s, p in g[3])]
         cannot = unmeasured(threads)
         missing = [k for k in cannot if case_key(*k) not in have]
         if not todo and not missing:
