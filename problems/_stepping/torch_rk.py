@@ -52,15 +52,18 @@ def step(increment, t, u, dt, args, scheme: Scheme):
     return _plus(u, ks, stages, weights)
 
 
-def integrate(increment, u, dt, steps, args, scheme: Scheme, save_every=None):
+def integrate(increment, u, dt, steps, args, scheme: Scheme, save_every=None, compile_step=True):
     """u after `steps` steps of dt from t = 0 (t_n = n·dt); with save_every, the states after every
-    save_every-th step, stacked on a new leading axis."""
+    save_every-th step, stacked on a new leading axis. The step is a compile region (`region`); with
+    compile_step=False it is plain code, for an increment that is a region itself: a field whose graph is
+    costly compiles once, not once per stage."""
+    stepper = step if compile_step else step.region
     saved = []
     # The step times as a tensor: a compiled step (a compile region) reads a tensor's value at run time,
     # where a Python float would be a constant of its graph, compiled anew for every step.
     times = torch.arange(steps, dtype=u.dtype, device=u.device) * dt
     for n in range(steps):
-        u = step(increment, times[n], u, dt, args, scheme)
+        u = stepper(increment, times[n], u, dt, args, scheme)
         if save_every and (n + 1) % save_every == 0:
             saved.append(u)
     return torch.stack(saved) if save_every else u
