@@ -25,7 +25,11 @@ def network(y):
 
 
 def _laplacian_at(model, point):
-    return torch.trace(torch.func.hessian(model)(point))
+    # Under torch.compile the point's Hessian is taken reverse-over-reverse: dynamo cannot trace a
+    # θ-derivative through forward-over-reverse (pytorch#183015), and AOTAutograd's backward of it writes
+    # into a ZeroTensor. Eagerly, forward-over-reverse costs two tangents of the 2-D point.
+    hessian = torch.func.jacrev(torch.func.jacrev(model)) if torch.compiler.is_compiling() else torch.func.hessian(model)
+    return torch.trace(hessian(point))
 
 
 def solution(y, points):
