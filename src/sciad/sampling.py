@@ -28,11 +28,9 @@ fork after a framework is imported): thread count and device count are fixed bef
 The parent writes one record per configuration to the claims run's results file, in the records' format
 (problem "hmc", transform ``sample_<scheme>``, size naming the perturbation, `digest`).
 
-This module is the probe's parent and child both. The parent imports no framework. The child needs
-the frameworks' random APIs (jax.random, torch.Generator), which no adapter exposes: it loads them with
-importlib after `frameworks.load` has configured them, which import-linter's contract ("only the adapters
-import a framework") does not see. That is a knowing exception, confined to `_child`; its proper home is
-an adapter method or the hmc problem.
+This module is the probe's parent and child both, and imports no framework. The draws themselves are
+framework code and live with the sampler they drive, in `problems/hmc/jax_probe.py` and
+`problems/hmc/torch_probe.py`, which the child finds through the registry as it finds `jax_impl`.
 """
 
 from __future__ import annotations
@@ -47,7 +45,7 @@ import time
 
 import numpy as np
 
-from .errors import SciadError
+from . import frameworks
 
 SEED = 9
 CHAINS, TRANSITIONS, SIZE = 8, 8, "small"  # hmc's small posterior: n = 10 rows, d = 3, L = 3, ε = 0.6
@@ -184,122 +182,24 @@ def run(file, *, threads: int, settings: dict, options: dict, console, rerun_onl
 # -- the child: draw the samples ------------------------------------------------------------------
 
 
-def _hmc(framework: str):
+def probe(framework: str, configs, devices: int = 1, transitions: int = TRANSITIONS):
+    """(scheme, perturbation, (samples (K, S, d), momenta (K, S, d), uniforms (K, S)), extra fields) per
+    configuration, in this process: hmc's `<framework>_probe` module, found through the registry."""
     from . import registry
 
     spec = registry.get("hmc")
+    impl = spec.implementation(framework)  # configures the framework (x64) before anything is built
     y, args = spec.make_inputs(SIZE, seed=0, dtype="float64")
     keep = ("X", "labels", "prior_scale", "step_size", "leapfrog_steps")
-    return spec.implementation(framework), y, {k: args[k] for k in keep}
-
-
-def _jax_probe(configs, devices: int, transitions: int):
-    from . import frameworks
-
-    fw = frameworks.load("jax")
-    jax = importlib.import_module("jax")  # the random API and sharding: see the module's docstring
-    impl, y, args = _hmc("jax")
-    start, args = fw.convert((y, args), device="cpu")
-
-    def chain(key):
-        def step(carry, _):
-            position, key = carry
-            key, momentum_key, uniform_key = jax.random.split(key, 3)
-            momentum = jax.random.normal(momentum_key, start.shape, start.dtype)
-            uniform = jax.random.uniform(uniform_key, (), start.dtype)
-            position = impl.transition(position, momentum, uniform, args)
-            return (position, key), (position, momentum, uniform)
-
-        return jax.lax.scan(step, (start, key), None, length=transitions)[1]
-
-    sample = jax.jit(jax.vmap(chain))  # samples (K, S, d), momenta (K, S, d), uniforms (K, S) from K keys
-
-    def keys():
-        return jax.random.split(jax.random.key(SEED), CHAINS)
-
-    for scheme, perturbation in configs:
-        extra = {"jax_threefry_partitionable": bool(jax.config.jax_threefry_partitionable)}
-        if perturbation in (BASE, ONE_THREAD):
-            out = sample(keys())
-        elif perturbation == OTHER:
-            fw.sync(jax.random.normal(jax.random.key(SEED + 1), (3,)))  # another component, its own key
-            out = sample(keys())
-        elif perturbation == BATCHES:
-            k = keys()
-            halves = sample(k[: CHAINS // 2]), sample(k[CHAINS // 2 :])
-            out = tuple(jax.numpy.concatenate(parts) for parts in zip(*halves))
-        elif perturbation == SHARDED:
-            cpus = jax.devices("cpu")
-            if len(cpus) < devices:
-                raise SciadError(f"{devices} host devices were asked for, JAX sees {len(cpus)}")
-            mesh = jax.sharding.Mesh(np.array(cpus[:devices]), ("chains",))
-            sharded = jax.device_put(keys(), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains")))
-            out = sample(sharded)
-            extra["output_devices"] = len(out[0].sharding.device_set)
-        else:
-            raise SciadError(f"no JAX probe for perturbation {perturbation!r}")
-        yield scheme, perturbation, tuple(np.asarray(a) for a in out), extra
-
-
-def _torch_probe(configs, devices: int, transitions: int):
-    from . import frameworks
-
-    fw = frameworks.load("torch")
-    torch = importlib.import_module("torch")  # torch.Generator and the global generator: see the docstring
-    impl, y, args = _hmc("torch")
-    start, args = fw.convert((y, args), device="cpu")
-
-    def transition(position, momentum, uniform):
-        return impl.transition(position, momentum, uniform, args)
-
-    step_given = torch.func.vmap(transition)
-
-    def drawing(position):  # under vmap(randomness="different"): each chain's own draws from the global generator
-        momentum, uniform = torch.randn_like(position), torch.rand_like(position[0])
-        return transition(position, momentum, uniform), momentum, uniform
-
-    step_global = torch.func.vmap(drawing, randomness="different")
-
-    def chains(k: int, generator):
-        positions, out = start.expand(k, *start.shape), []
-        for _ in range(transitions):
-            if generator is None:
-                positions, momenta, uniforms = step_global(positions)
-            else:
-                momenta = torch.randn((k, *start.shape), generator=generator, dtype=start.dtype)
-                uniforms = torch.rand((k,), generator=generator, dtype=start.dtype)
-                positions = step_given(positions, momenta, uniforms)
-            out.append((positions, momenta, uniforms))
-        return tuple(torch.stack(parts, dim=1) for parts in zip(*out))  # (k, S, d), (k, S, d), (k, S)
-
-    for scheme, perturbation in configs:
-        generator = None
-        if scheme == "generator":
-            generator = torch.Generator().manual_seed(SEED)
-        else:
-            torch.manual_seed(SEED)
-        if perturbation == OTHER:
-            torch.randn(3)  # another component (an initialiser, a dropout mask) draws from the global generator
-        if perturbation == BATCHES:
-            out = tuple(torch.cat(parts) for parts in zip(chains(CHAINS // 2, generator), chains(CHAINS // 2, generator)))
-        elif perturbation in (BASE, OTHER, ONE_THREAD):
-            out = chains(CHAINS, generator)
-        else:
-            raise SciadError(f"no torch probe for perturbation {perturbation!r}")
-        yield scheme, perturbation, tuple(a.numpy() for a in out), {"torch_threads": torch.get_num_threads()}
-
-
-def probe(framework: str, configs, devices: int = 1, transitions: int = TRANSITIONS):
-    """(scheme, perturbation, (samples (K, S, d), momenta (K, S, d), uniforms (K, S)), extra fields) per
-    configuration, in this process."""
-    return (_jax_probe if framework == "jax" else _torch_probe)(configs, devices, transitions)
+    start, args = frameworks.load(framework).convert((y, {k: args[k] for k in keep}), device="cpu")
+    module = importlib.import_module(f"{spec.package}.{framework}_probe")
+    return module.probe(impl, start, args, configs, seed=SEED, chains=CHAINS, transitions=transitions, devices=devices)
 
 
 def _child(argv) -> int:
     framework, threads, devices, configs = argv[0], int(argv[1]), int(argv[2]), [tuple(c) for c in json.loads(argv[3])]
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])  # XLA's pool follows the affinity
-    if framework == "torch":
-        importlib.import_module("torch").set_num_threads(threads)
+    frameworks.load(framework).set_threads(threads)
     out, sys.stdout = sys.stdout, sys.stderr  # library chatter must not reach the answers
     started = time.perf_counter()
     for scheme, perturbation, (samples, momenta, uniforms), extra in probe(framework, configs, devices):
