@@ -156,14 +156,7 @@ EVALS = {
 
 # sciad modes not attempted by default (--try-skipped runs them), besides the problem's own known failures
 # (`Problem.known_failures`, at `Eval.base_size`), with what was measured when they were tried.
-SKIPPED = {
-    ("lstm", "torch", "autograd_compile"): (
-        "torch.compile of sciad's torch lstm objective (its Python loop over c - 1 = 1023 characters, unrolled by "
-        "dynamo), differentiated by classic autograd: no result within a 120 s cold compile at l=2, c=1024, b=14, "
-        "value or grad (`sciad bench --problem lstm --mode autograd_compile --size bench --timeout 120`, cold inductor "
-        "cache, 2-core CPU shared at load average 3-5, torch 2.13, 2026-12-06)"
-    ),
-}
+SKIPPED: dict[tuple[str, str, str], str] = {}  # none today: lstm's autograd_compile compiles its step (a region)
 
 # Parts of an output whose comparison follows another rule, with the reason.
 LOOSER = {
