@@ -101,7 +101,13 @@ MODE_TABLE: tuple[Mode, ...] = (
     # Not regional: a torch.func transform over a compiled step runs it eagerly (dynamo refuses to trace
     # under an active functorch transform, "Unsupported functorch tracing attempt", pytorch#128711; torch
     # 2.13), so this mode compiles a problem's whole loop, transform included.
-    Mode("torch", "compile", True, "torch.compile(dynamic=False) applied outside the torch.func transform"),
+    Mode(
+        "torch",
+        "compile",
+        True,
+        "torch.compile(dynamic=False) applied outside the torch.func transform, time loops included (torch.func over "
+        "a compiled step would run it eagerly)",
+    ),
     Mode(
         "torch",
         "autograd",
@@ -116,8 +122,8 @@ MODE_TABLE: tuple[Mode, ...] = (
         "torch",
         "autograd_compile",
         True,
-        "torch.compile(dynamic=False) of the function, differentiated by classic autograd (AOTAutograd compiles "
-        "its forward and backward)",
+        "torch.compile(dynamic=False) of the function, or of its time loop's step, differentiated by classic "
+        "autograd (AOTAutograd compiles the forward and backward)",
         differentiation="autograd",
         compiles="function",
         regional=True,
