@@ -156,12 +156,6 @@ def test_convert_rejects_what_it_cannot_convert():
         sciad.convert({"x": "text"}, "torch")
 
 
-def test_spec_naming_a_compiled_transform_it_lacks_is_refused():
-    spec = problems.get("rosenbrock")
-    with pytest.raises(SciadError, match="'jacfwd_rhs'.*compiled_transform of problem 'rosenbrock'"):
-        dataclasses.replace(spec, compiled_transform="jacfwd_rhs")
-
-
 def test_a_bench_note_under_a_name_the_report_does_not_read_is_refused():
     spec = problems.get("rosenbrock")
     message = r"unknown bench note 'cheap_gradeint' of problem 'rosenbrock'; bench notes are: cheap_gradient"

@@ -190,7 +190,6 @@ SPEC = Problem(
     reference=Reference(value=value, grad=grad, complex_step=True),
     transforms=("value", "grad", "train"),
     variants={"train": Variant("map", "train", reference=Reference(value=trained_loss, vector_map=train))},
-    compiled_transform="value",
     tolerance=Tolerance(
         1e-10,
         1e-4,

@@ -427,9 +427,6 @@ SPEC = Problem(
             sizes=("bench",),
         ),
     ),
-    # grad already compiles the whole unrolled solver, so the second compiled cell takes forward mode through the
-    # rhs alone, which another costly compile of the solver (a vjp) would not cover.
-    compiled_transform="jacfwd_rhs",
     sweep=("intervals", (28, 56, 112, 224, 448)),
     # value_and_grad_adaptive as one would compute it without AD: SciPy's stiff solvers on the forward
     # sensitivity system, at diffrax's float64 rtol/atol.

@@ -71,8 +71,7 @@ def mode_transforms(spec: Problem, framework: str, mode_name: str, device: str =
     """The transforms the suite also runs in a framework's non-default mode (compilation is costly): by the
     transforms' `mode_cell_rank`, the first `Mode.parity_transforms` of those that apply. A declared known
     failure is already recorded on the spec (and in the benchmark) and costs as much as a passing compile,
-    so a candidate failing in this mode is passed over. A spec may name its second transform itself
-    (`Problem.compiled_transform`) when a smaller function's compilation proves the mode as well."""
+    so a candidate failing in this mode is passed over."""
     record = mode(framework, mode_name)
     ranked = sorted((t for t in transforms.TABLE if t.mode_cell_rank is not None), key=lambda t: t.mode_cell_rank)
     # A mode that cannot express a transform (`Mode.supports`) has no cell for it.
@@ -83,15 +82,13 @@ def mode_transforms(spec: Problem, framework: str, mode_name: str, device: str =
         for t in applicable
         if t.mode_cell_rank > 0 and not spec.known_failure(framework, t.name, mode_name, SIZE, device)
     ]
-    if spec.compiled_transform and record.compiled and transforms.supported(spec, spec.compiled_transform, record):
-        rest = [spec.compiled_transform]
-    count = record.parity_transforms
     if record.compiled and not record.regional and spec.compile_regions:
-        # This mode unrolls the problem's time loop into one graph, whose cold compile costs tens of seconds
-        # per transform; one transform proves that the loop compiles and differentiates, and the benchmark
-        # runs the rest.
-        count = 1
-    chosen = (first + rest[:1])[:count]
+        # This mode would unroll the problem's time loop into one graph: a cold compile of 10–50 s per cell
+        # at size small, for a graph PyTorch users of a time loop do not build (they compile the step, as the
+        # regional mode does, proven on lotka_volterra). The suite runs this mode on the problems without a
+        # loop; the benchmark runs it everywhere and checks each result against the reference before timing.
+        return ()
+    chosen = (first + rest[:1])[: record.parity_transforms]
     return tuple(t for t in chosen if framework in spec.frameworks_for(t))
 
 

@@ -319,10 +319,6 @@ class Problem:
     reference_tolerance: Mapping[str, Tolerance] = dataclasses.field(default_factory=dict)  # looser, per transform, with reasons
     known_failures: tuple[KnownFailure, ...] = ()
     sweep: tuple[str, tuple[int, ...]] | None = None  # benchmark sweep: (size parameter, values)
-    # Besides grad, the transform the parity suite also runs under torch.compile. None: the first of
-    # hvp_fwd_rev, vjp, vmap, value_and_grad that compiles (`parity.mode_transforms`); a problem whose
-    # unrolled solver takes a minute to compile names a smaller function's transform instead.
-    compiled_transform: str | None = None
     # The torch implementation's functions that loop in Python over a step marked `torch_backend.region`: a
     # regional mode (`names.Mode.regional`) compiles that step once and runs their loop eagerly instead of
     # compiling the loop; a transform of another function compiles as its mode says.
@@ -362,8 +358,6 @@ class Problem:
         for transform, sizes in self.transform_sizes.items():
             for size in sizes:
                 choose("size", size, tuple(self.sizes), f"in transform_sizes[{transform!r}] of problem {self.name!r}")
-        if self.compiled_transform is not None:
-            choose("transform", self.compiled_transform, self.transforms, f"in compiled_transform of problem {self.name!r}")
         for transform in self.reference_tolerance:
             choose("transform", transform, self.transforms, f"in reference_tolerance of problem {self.name!r}")
         for failure in self.known_failures:
