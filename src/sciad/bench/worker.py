@@ -55,6 +55,23 @@ def _release_free_heap() -> None:
         pass
 
 
+def _invalid(record: dict, spec, case_obj, fw, inputs, out) -> dict | None:
+    """The case's record marked `invalid` if its output, projected on the reference's random directions, misses
+    the reference by more than its tolerance; None if it is valid. Either way `record` gains the error and
+    the tolerance."""
+    from sciad import checks, transforms
+    from sciad.trees import cast
+
+    y64, args64, extra64 = cast(inputs, "float64")
+    expected, actual = transforms.projected(spec, case_obj.transform, y64, args64, extra64, fw.to_numpy(out))
+    err = checks.error({"p": expected}, {"p": actual})
+    tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
+    record.update(check_error=err, check_tolerance=tolerance)
+    if not err <= tolerance:
+        return dict(record, status="invalid", error=f"projected error {err:.3g} exceeds {tolerance:.1g}")
+    return None
+
+
 def _reset_peak_rss() -> None:
     try:
         with open("/proc/self/clear_refs", "w") as handle:
@@ -113,10 +130,9 @@ def _cost_analysis(jitted, inputs) -> dict:
 
 
 def run_case(case: dict, options: dict) -> dict:
-    from sciad import checks, frameworks, names, registry, transforms
+    from sciad import frameworks, names, registry, transforms
     from sciad.bench.cases import Case
     from sciad.errors import SciadError
-    from sciad.trees import cast
 
     case_obj = Case(**case)
     if case_obj.devices is not None:
@@ -175,13 +191,8 @@ def run_case(case: dict, options: dict) -> dict:
     record["first_call_peak_mem_bytes"] = memory.stop()
 
     # Validity against the reference, before any timing counts.
-    y64, args64, extra64 = cast((y, args, extra), "float64")
-    expected, actual = transforms.projected(spec, case_obj.transform, y64, args64, extra64, fw.to_numpy(out))
-    err = checks.error({"p": expected}, {"p": actual})
-    tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
-    record.update(check_error=err, check_tolerance=tolerance)
-    if not err <= tolerance:
-        return dict(record, status="invalid", error=f"projected error {err:.3g} exceeds {tolerance:.1g}")
+    if invalid := _invalid(record, spec, case_obj, fw, (y, args, extra), out):
+        return invalid
 
     # Peak memory of one steady-state call, measured on its own (trimming the heap inside the timed loop
     # would make every call fault its pages in afresh): compilation is over and no earlier output is alive.
@@ -257,9 +268,8 @@ def _scaling_record(case: dict, options: dict) -> dict:
     """Time the sharded transform of `case` (`sciad.sharding.build`) on its devices, after checking its
     first result against the problem's reference. On torch this runs on every rank in lockstep (each call
     ends in a collective); rank 0 decides when timing stops and tells the others, outside the timed calls."""
-    from sciad import checks, frameworks, registry, sharding, transforms
+    from sciad import frameworks, registry, sharding
     from sciad.bench.cases import WEAK, Case
-    from sciad.trees import cast
 
     case_obj = Case(**case)
     spec = registry.get(case_obj.problem)
@@ -284,13 +294,8 @@ def _scaling_record(case: dict, options: dict) -> dict:
     started = time.perf_counter()
     out = fw.sync(sharded(*inputs))
     record["first_call_s"] = time.perf_counter() - started
-    y64, args64, extra64 = cast((y, args, extra), "float64")
-    expected, actual = transforms.projected(spec, case_obj.transform, y64, args64, extra64, fw.to_numpy(out))
-    err = checks.error({"p": expected}, {"p": actual})
-    tolerance = max(spec.reference_tolerance_for(case_obj.transform)[case_obj.dtype], VALIDITY[case_obj.dtype])
-    record.update(check_error=err, check_tolerance=tolerance)
-    if not err <= tolerance:
-        return dict(record, status="invalid", error=f"projected error {err:.3g} exceeds {tolerance:.1g}")
+    if invalid := _invalid(record, spec, case_obj, fw, (y, args, extra), out):
+        return invalid
     del out
     times, total = [], 0.0
     while more((len(times) < options["min_runs"] or total < options["min_time"]) and len(times) < options["max_runs"]):
