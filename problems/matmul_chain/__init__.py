@@ -70,7 +70,7 @@ SPEC = Problem(
     name="matmul_chain",
     summary="dot(dot(dot(x, W1), W2), W3) → ½‖·‖²/n: the fusion claim's example (closed-form gradient, per-sample gradients)",
     build=build,
-    sizes={"small": {"n": 3, "d": 4}, "bench": {"n": 64, "d": 16}},
+    sizes={"small": {"n": 4, "d": 4}, "bench": {"n": 64, "d": 16}},  # n: rows that 2 and 4 devices split
     layout=Layout(y={"W1": ("d", "d"), "W2": ("d", "d"), "W3": ("d", "d")}, args={"x": ("n", "d")}),
     reference=Reference(value=value, grad=grad, vector_map=predict, per_sample_grad=per_sample_grad, complex_step=True),
     transforms=(
