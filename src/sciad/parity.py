@@ -83,8 +83,9 @@ def mode_transforms(spec: Problem, framework: str, mode_name: str, device: str =
         if t.mode_cell_rank > 0 and not spec.known_failure(framework, t.name, mode_name, SIZE, device)
     ]
     if record.compiled and not record.regional and spec.compile_regions:
-        # This mode would unroll the problem's time loop into one graph: a cold compile of 10–50 s per cell
-        # at size small, for a graph PyTorch users of a time loop do not build (they compile the step, as the
+        # This mode would unroll the problem's time loop into one graph, the costliest cold compile of the
+        # suite (figures in benchmarks/README.md, "The test suite's time"), for a graph PyTorch users of a
+        # time loop do not build (they compile the step, as the
         # regional mode does, proven on lotka_volterra). The suite runs this mode on the problems without a
         # loop; the benchmark runs it everywhere and checks each result against the reference before timing.
         return ()
