@@ -167,3 +167,51 @@ def test_regional_functions_are_the_torch_implementations_and_the_modes_regional
     for spec in problems.SPECS:
         assert set(spec.compile_regions) <= set(spec.public_functions("torch")), spec.name
     assert [m.name for m in names.MODE_TABLE if m.regional] == ["autograd_compile"]
+
+
+def _scanned_loss(u, k, regional: bool):
+    # A new closure per call, over a tensor computed per call, as the problems write their loops.
+    rate = k * torch.ones_like(u)
+
+    def step(carry, weight):
+        carry = carry + rate * torch.sin(carry)
+        return carry, weight * carry
+
+    def loss(u):
+        final, weighted = torch_backend.scan(step, u, torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=u.dtype))
+        return torch.sum(final * final) + torch.sum(weighted)
+
+    return (torch_backend.regional(loss) if regional else loss)(u)
+
+
+def test_scan_is_lax_scan_in_python_and_one_compiled_graph_in_a_regional_mode():
+    fw = load("torch")
+    u = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64, requires_grad=True)
+    before = fw.graph_count()
+    eager = torch.autograd.grad(_scanned_loss(u, 0.5, regional=False), u)[0]
+    assert fw.graph_count() == before
+    first = torch.autograd.grad(_scanned_loss(u, 0.5, regional=True), u)[0]
+    second = torch.autograd.grad(_scanned_loss(u, 0.5, regional=True), u)[0]
+    # The whole loop is one graph, and a new closure of the same step reuses it.
+    assert fw.graph_count() - before == 1
+    # By hand: u_n = u_{n-1} + k sin u_{n-1}; the loss is Σ u_4² + Σ_n n u_n, so its derivative is
+    # 2 u_4 ∂u_4/∂u + Σ_n n ∂u_n/∂u, with ∂u_n/∂u = Π (1 + k cos u_m) over m < n.
+    x, chain = torch.linspace(-1.0, 1.0, 5, dtype=torch.float64), torch.ones(5, dtype=torch.float64)
+    expected = torch.zeros(5, dtype=torch.float64)
+    for n in range(1, 5):
+        chain, x = chain * (1 + 0.5 * torch.cos(x)), x + 0.5 * torch.sin(x)
+        expected += n * chain
+    expected += 2 * x * chain
+    for got in (eager, first, second):
+        torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_scan_without_xs_or_ys_counts_steps_and_returns_no_ys_in_both_paths():
+    def step(carry, x):
+        assert x is None
+        return carry * 2.0, None
+
+    for run in (lambda f: f(), lambda f: torch_backend.regional(f)()):
+        final, ys = run(lambda: torch_backend.scan(step, torch.ones(3, dtype=torch.float64), length=5))
+        assert ys is None
+        torch.testing.assert_close(final, torch.full((3,), 32.0, dtype=torch.float64))

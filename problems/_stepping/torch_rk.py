@@ -1,7 +1,7 @@
 """Explicit Runge–Kutta steps in PyTorch, driven by a `problems._stepping.ButcherTableau`.
 
-`step` is a plain function of tensors (besides the increment function), called in a Python loop: the loop
-stays torch's, and one step could be compiled on its own (regional compilation).
+`step` is a plain function of tensors (besides the increment function); `integrate` runs it in
+`torch_backend.scan`, which a regional mode compiles whole (torch's scan operator).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import torch
 
-from sciad.frameworks.torch_backend import constant, region
+from sciad.frameworks.torch_backend import constant, scan
 
 
 class Scheme(NamedTuple):
@@ -41,7 +41,6 @@ def _plus(u, ks, stages, weights):
     return torch.addmv(u, stacked, weights) if u.ndim == 1 else u + stacked @ weights
 
 
-@region
 def step(increment, t, u, dt, args, scheme: Scheme):
     """u after one step of dt from time t. increment(t_i, u_i, args) returns the stage increment
     k_i = dt·f(t_i, u_i) (the caller folds dt in where it costs least); the step returns u + Σ_i b_i k_i."""
@@ -52,18 +51,18 @@ def step(increment, t, u, dt, args, scheme: Scheme):
     return _plus(u, ks, stages, weights)
 
 
-def integrate(increment, u, dt, steps, args, scheme: Scheme, save_every=None, compile_step=True):
+def integrate(increment, u, dt, steps, args, scheme: Scheme, save_every=None, compile_loop=True):
     """u after `steps` steps of dt from t = 0 (t_n = n·dt); with save_every, the states after every
-    save_every-th step, stacked on a new leading axis. The step is a compile region (`region`); with
-    compile_step=False it is plain code, for an increment that is a region itself: a field whose graph is
-    costly compiles once, not once per stage."""
-    stepper = step if compile_step else step.region
-    saved = []
-    # The step times as a tensor: a compiled step (a compile region) reads a tensor's value at run time,
-    # where a Python float would be a constant of its graph, compiled anew for every step.
+    save_every-th step, stacked on a new leading axis. `torch_backend.scan` over the steps; with
+    compile_loop=False the loop stays in Python, for an increment that is a compile region itself: a field
+    whose graph is costly compiles once, not once per stage."""
+
+    def body(u, t):
+        u = step(increment, t, u, dt, args, scheme)
+        return u, (u if save_every else None)
+
+    # The step times as a tensor the loop scans: a compiled loop reads each at run time, where a Python float
+    # would be a constant of its graph.
     times = torch.arange(steps, dtype=u.dtype, device=u.device) * dt
-    for n in range(steps):
-        u = stepper(increment, times[n], u, dt, args, scheme)
-        if save_every and (n + 1) % save_every == 0:
-            saved.append(u)
-    return torch.stack(saved) if save_every else u
+    u, states = scan(body, u, times, compiled=compile_loop)
+    return states[save_every - 1 :: save_every] if save_every else u

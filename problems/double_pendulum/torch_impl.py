@@ -52,7 +52,7 @@ def increment(t, y, args):
 def simulate(y, args):
     scheme = rk.scheme(RK4, y)
     # The region is the field, third order in L: compiled once, where a compiled RK4 step would hold four copies.
-    return rk.integrate(increment, y, args["dt"], args["steps"], args, scheme, compile_step=False)
+    return rk.integrate(increment, y, args["dt"], args["steps"], args, scheme, compile_loop=False)
 
 
 def objective(y, args):

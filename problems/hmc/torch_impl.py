@@ -4,7 +4,7 @@ import torch
 import torch.func
 
 from problems.logistic_regression import torch_impl as likelihood
-from sciad.frameworks.torch_backend import region
+from sciad.frameworks.torch_backend import constant, region, scan
 
 
 def objective(y, args):
@@ -18,21 +18,19 @@ def hamiltonian(position, momentum, args):
     return torch.sum(momentum * momentum * 0.5) - objective(position, args)
 
 
-@region
-def leapfrog_step(position, momentum, kick, args):
-    step_size = args["step_size"]
-    position = position + step_size * momentum
-    momentum = momentum + step_size * kick * torch.func.grad(objective)(position, args)
-    return position, momentum
-
-
 def integrate(position, momentum, args):
     step_size, steps = args["step_size"], args["leapfrog_steps"]
     # Kick-drift-kick with the half kicks of consecutive steps merged: the last kick is a half kick.
-    kicks = [1.0] * (steps - 1) + [0.5]
+    kicks = constant([1.0] * (steps - 1) + [0.5], position)
+
+    def step(state, kick):
+        position, momentum = state
+        position = position + step_size * momentum
+        momentum = momentum + step_size * kick * torch.func.grad(objective)(position, args)
+        return (position, momentum), None
+
     momentum = momentum + (0.5 * step_size) * torch.func.grad(objective)(position, args)
-    for kick in kicks:
-        position, momentum = leapfrog_step(position, momentum, kick, args)
+    (position, momentum), _ = scan(step, (position, momentum), kicks)
     return position, momentum
 
 

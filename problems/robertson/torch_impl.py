@@ -1,8 +1,8 @@
-"""Robertson's kinetics in PyTorch: fixed-step Radau IIA, steps and Newton iterations unrolled in Python loops."""
+"""Robertson's kinetics in PyTorch: fixed-step Radau IIA, steps in `torch_backend.scan`, Newton iterations unrolled."""
 
 import torch
 
-from sciad.frameworks.torch_backend import constant, region
+from sciad.frameworks.torch_backend import constant, scan
 
 from . import LINEAR, QUADRATIC, RADAU_A, step_sizes
 
@@ -24,7 +24,6 @@ def field(u, linear, jacobian):
     return 0.5 * torch.sum((linear + jacobian) * u[..., None, :], dim=-1)
 
 
-@region
 def radau_step(u, h, linear, quadratic, tableau, newton):
     identity = torch.eye(9, dtype=u.dtype, device=u.device)
     weights = h * tableau
@@ -50,16 +49,15 @@ def solve(y, args):
     u0, save_every, newton = args["u0"], args["save_every"], args["newton"]
     linear, quadratic = kinetics(y)
     tableau = constant(RADAU_A, y)
-    # The step sizes as tensors: a compiled step (a compile region) reads each at run time, where a Python
-    # float would be a constant of its graph, compiled anew for every size.
-    steps = constant(step_sizes(args["t_first"], args["t_end"], args["intervals"]), y).unbind()
+    steps = constant(step_sizes(args["t_first"], args["t_end"], args["intervals"]), y)
 
-    u, states = u0, []
-    for h in steps:
+    def step(u, h):
         u = radau_step(u, h, linear, quadratic, tableau, newton)
-        states.append(u)
+        return u, u
+
+    _, states = scan(step, u0, steps)
     # states[0] is at t_first; the saves are every save_every-th state after it.
-    return torch.stack(states[save_every::save_every])
+    return states[save_every::save_every]
 
 
 def objective(y, args):

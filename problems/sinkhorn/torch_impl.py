@@ -1,8 +1,8 @@
-"""Log-domain Sinkhorn between point clouds in PyTorch: unrolled in a Python loop, and an implicit autograd.Function."""
+"""Log-domain Sinkhorn between point clouds in PyTorch: unrolled in `torch_backend.scan`, and an implicit autograd.Function."""
 
 import torch
 
-from sciad.frameworks.torch_backend import region
+from sciad.frameworks.torch_backend import region, scan
 
 
 def cost_matrix(x, target):
@@ -22,9 +22,13 @@ def sinkhorn_potentials(cost, a, b, epsilon, iterations):
     log_a, log_b = torch.log(a), torch.log(b)
     f = torch.zeros(a.shape, dtype=cost.dtype, device=cost.device)
     g = torch.zeros(b.shape, dtype=cost.dtype, device=cost.device)
-    for _ in range(iterations):
-        f, g = sweep(g, cost, log_a, log_b, epsilon)
-    return f, g
+
+    def step(potentials, _):
+        return sweep(potentials[1], cost, log_a, log_b, epsilon), None
+
+    # The loop stays in Python around the compiled sweep: Inductor refuses the backward of torch's scan
+    # operator here ("scan might be aliasing the input or the output"), torch 2.13.
+    return scan(step, (f, g), length=iterations, compiled=False)[0]
 
 
 def plan_from_potentials(cost, f, g, a, b, epsilon):

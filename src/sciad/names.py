@@ -49,10 +49,11 @@ class Mode:
     # torch.func) or the function before it is differentiated ("function": torch.compile of the objective,
     # its forward and backward compiled by AOTAutograd, classic autograd around it).
     compiles: str = "transform"
-    # Regional compilation: a problem whose implementation marks the step of its Python loop
-    # (`spec.Problem.compile_regions`, `torch_backend.region`) has that step compiled once and called from
-    # the eager loop, which the derivative records through, instead of `compiles`' whole-function graph
-    # (a loop unrolled into one graph compiles for minutes). Problems without regions compile as `compiles` says.
+    # Regional compilation: a problem whose time loop has compile regions (`spec.Problem.compile_regions`)
+    # has each compiled once, the derivative recording through them, instead of `compiles`' whole-function
+    # graph (a loop unrolled into one graph compiles for minutes). A region is a whole loop written with
+    # `torch_backend.scan` (torch's scan operator, the steps inside one compiled call), or a step marked
+    # `torch_backend.region` called from an eager loop. Problems without regions compile as `compiles` says.
     regional: bool = False
     # The generic transforms this mode can express (None: all). A problem's variant is judged by its base
     # transform, unless it is prebuilt (it then runs as it is written, in any mode).
@@ -132,11 +133,11 @@ MODE_TABLE: tuple[Mode, ...] = (
         regional=True,
         supports=tuple(t for t in _CLASSIC_AUTOGRAD if t not in _FORWARD_MODE),
         unsupported_reason=_CLASSIC_AUTOGRAD_LACKS + "; " + _COMPILED_LACKS,
-        # The suite checks grad on five problems without a loop, and on lotka_volterra, whose loop calls the
-        # shared Runge–Kutta step (`problems._stepping.torch_rk`, also neural_ode's) as a compile region: the
-        # regional path is one mechanism (`torch_backend.region`, tested on its own in tests/test_modes.py),
-        # and each cold compile of a step costs tens of seconds of the suite's budget. The benchmark runs the
-        # mode on every problem at every size.
+        # The suite checks grad on five problems without a loop, and on lotka_volterra, whose loop is the
+        # shared Runge–Kutta `torch_backend.scan` (`problems._stepping.torch_rk`, also neural_ode's and
+        # ode_chain's): the regional path is two small mechanisms (`torch_backend.scan` and `region`, tested
+        # on their own in tests/test_modes.py), and each cold compile costs tens of seconds of the suite's
+        # budget. The benchmark runs the mode on every problem at every size.
         parity_transforms=1,
         parity_problems=("rosenbrock", "logistic_regression", "lennard_jones", "lse", "llsq", "lotka_volterra"),
     ),

@@ -319,9 +319,10 @@ class Problem:
     reference_tolerance: Mapping[str, Tolerance] = dataclasses.field(default_factory=dict)  # looser, per transform, with reasons
     known_failures: tuple[KnownFailure, ...] = ()
     sweep: tuple[str, tuple[int, ...]] | None = None  # benchmark sweep: (size parameter, values)
-    # The torch implementation's functions that loop in Python over a step marked `torch_backend.region`: a
-    # regional mode (`names.Mode.regional`) compiles that step once and runs their loop eagerly instead of
-    # compiling the loop; a transform of another function compiles as its mode says.
+    # The torch implementation's functions whose time loop has compile regions: a `torch_backend.scan` (the
+    # whole loop) or a step marked `torch_backend.region` in a Python loop. A regional mode
+    # (`names.Mode.regional`) compiles those regions, each once, and runs the rest eagerly instead of
+    # compiling the function; a transform of another function compiles as its mode says.
     compile_regions: tuple[str, ...] = ()
     batch: int = 3  # batch length of vmap cells in the parity suite
     bench_batch: int = 32  # batch length of vmap cases in the benchmark

@@ -10,6 +10,7 @@ import threading
 import numpy as np
 import torch
 import torch.func
+from torch.utils import _pytree as pytree
 
 from ..errors import SciadError
 from ..names import Mode
@@ -69,6 +70,9 @@ _compiled_regions: dict = {}
 def region(fn):
     """Marks `fn`, the step of a loop that Python drives, as a compile region (regional compilation).
 
+    A whole loop is better written with `scan`, which a regional mode compiles in one call; a region is for
+    a step that torch's scan operator refuses, or for a costly part of a step (a field called per stage).
+
     Outside a regional mode (`names.Mode.regional`) the marked function is `fn` itself. In one, a call
     outside any torch.compile trace runs `torch.compile(fn, dynamic=False)`, made once per function: the
     Python loop around it stays eager, and the autograd (or torch.func) transform around the loop records
@@ -90,8 +94,75 @@ def region(fn):
             compiled = _compiled_regions[fn] = torch.compile(fn, dynamic=False)
         return compiled(*args, **kwargs)
 
-    call.region = fn
     return call
+
+
+def scan(step, carry, xs=None, length=None, compiled=True):
+    """`jax.lax.scan` for torch: `step(carry, x) -> (carry, y)` over the leading axis of `xs` (or `length`
+    times with x = None), returning the last carry and the y's stacked (None where the step returns None).
+
+    Outside a regional mode (`names.Mode.regional`), or inside a torch.compile trace (where a whole-function
+    compile unrolls it), the loop is a Python loop. In one, the whole loop is one compiled call of torch's
+    scan operator (`torch._higher_order_ops.scan`): the step is traced and compiled once, forward and
+    backward, and the steps run inside the compiled program, where a compiled step called from a Python
+    loop pays Dynamo's guards and AOTAutograd's wrappers on every step (`benchmarks/README.md`, "Regional
+    compilation", has the measurements that chose it). With compiled=False the loop stays in Python in
+    every mode: for a step whose own parts are compile regions (a costly field compiled once rather than
+    once per stage of the step).
+    """
+    if length is None:
+        length = len(pytree.tree_leaves(xs)[0])
+    if compiled and getattr(_regional, "on", False) and not torch.compiler.is_compiling():
+        return _compiled_scan(step, carry, xs, length)
+    if xs is None:
+        per_step = [None] * length
+    else:
+        flat, structure = pytree.tree_flatten(xs)
+        per_step = [pytree.tree_unflatten(list(values), structure) for values in zip(*(leaf.unbind(0) for leaf in flat))]
+    ys = []
+    for x in per_step:
+        carry, y = step(carry, x)
+        ys.append(y)
+    if ys[0] is None:
+        return carry, None
+    flat_ys = [pytree.tree_flatten(y)[0] for y in ys]
+    return carry, pytree.tree_unflatten([torch.stack(column) for column in zip(*flat_ys)], pytree.tree_structure(ys[0]))
+
+
+def _scan_operator(step, carry, xs, counts_only):
+    from torch._higher_order_ops.scan import scan as scan_operator
+
+    like = pytree.tree_leaves(carry)[0]
+
+    # The operator wants tensors for x and y: without xs it scans a (length, 0) tensor that only counts the
+    # steps, and a y of None is an empty (0,) tensor, whose stack (length, 0) `_compiled_scan` turns back into
+    # None. Its outputs may not alias each other, so a y that is (part of) the carry is copied.
+    def body(carry, x):
+        carry, y = step(carry, None if counts_only else x)
+        if y is None:
+            return carry, torch.zeros((0,), dtype=like.dtype, device=like.device)
+        return carry, pytree.tree_map(torch.clone, y)
+
+    return scan_operator(body, carry, xs)
+
+
+_compiled_scan_operator = None
+
+
+def _compiled_scan(step, carry, xs, length):
+    global _compiled_scan_operator
+    if _compiled_scan_operator is None:
+        # One compiled function for every step: dynamo caches a graph per step code and input shapes (the
+        # limits are lifted above), and reads a new closure of the same code as the same graph.
+        _compiled_scan_operator = torch.compile(_scan_operator, fullgraph=True, dynamic=False)
+    counts_only = xs is None
+    if counts_only:
+        like = pytree.tree_leaves(carry)[0]
+        xs = torch.zeros((length, 0), dtype=like.dtype, device=like.device)
+    # Fresh inputs: the operator refuses a carry that is a view of another input (nbody's q = y[0]).
+    carry, ys = _compiled_scan_operator(step, pytree.tree_map(torch.clone, carry), xs, counts_only)
+    no_y = isinstance(ys, torch.Tensor) and ys.shape == (length, 0)
+    return carry, None if no_y else ys
 
 
 def regional(fn):
