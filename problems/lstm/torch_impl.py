@@ -40,7 +40,8 @@ def objective(y, args):
         return carry, carry[0][-1]
 
     # The loop stays in Python around the compiled cell (`predict`): torch's scan operator refuses a step
-    # that reads several views of one tensor (the layers' weights), torch 2.13.
+    # that reads several views of one tensor (the layers' weights) and, given copies, fails Inductor's
+    # aliasing check on the backward (pytorch#185332), torch 2.13.
     _, tops = scan(step, (state[0::2].unbind(), state[1::2].unbind()), sequence[:-1] * extra[0], compiled=False)
     # The prediction and the loss need no recurrence: they run once on all c − 1 steps.
     predicted = tops * extra[1] + extra[2]

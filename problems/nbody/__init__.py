@@ -138,8 +138,8 @@ SPEC = Problem(
     sweep=("n", (16, 64, 256, 1024)),
     compile_regions=("objective", "simulate"),
     known_failures=(
-        # torch.func cannot differentiate torch's scan/while_loop, so the torch side is a Python loop, and
-        # torch.compile unrolls it: 10 steps (the small parity cells) compile, 100 do not in time.
+        # torch.func cannot differentiate torch's scan operator, so in this mode the torch side is a Python loop,
+        # and torch.compile unrolls it: 10 steps (the small parity cells) compile, 100 do not in time.
         KnownFailure("torch", None, "torch.compile unrolls the 100-step Python loop; compiling it exceeds the "
                      "benchmark's time limit (torch.func has no differentiable scan)", mode="compile", sizes=("medium", "bench")),
     ),

@@ -45,7 +45,8 @@ def simulate(y, args):
         return leapfrog_step(*state, masses, G, softening, dt), None
 
     # The loop stays in Python around the compiled step: Inductor refuses the backward of torch's scan
-    # operator here ("scan might be aliasing the input or the output"), torch 2.13.
+    # operator here ("scan might be aliasing the input or the output": a saved input of
+    # the forward, pytorch#185332), torch 2.13.
     (q, v, _), _ = scan(step, (q, v, a), length=args["steps"], compiled=False)
     return torch.stack([q, v])
 

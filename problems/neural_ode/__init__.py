@@ -18,7 +18,7 @@ Scheme: Kutta's 3/8 rule (the classical fourth-order Runge–Kutta variant torch
 
 Derivatives are discretise-then-differentiate: each framework differentiates this discrete map, so
 JAX and torch agree to roundoff. JAX writes the rule as a diffrax `ButcherTableau` solver (diffrax has
-no four-stage RK4) under `ConstantStepSize`; torch runs the same tableau in a Python loop, with the
+no four-stage RK4) under `ConstantStepSize`; torch runs the same tableau in `torch_backend.scan`, with the
 network an `nn.Sequential` evaluated by `torch.func.functional_call` (JAX: an equinox MLP placed from θ
 by `eqx.tree_at`).
 

@@ -96,7 +96,7 @@ def rk4_coefficients(n: int, steps: int) -> np.ndarray:
 
 SPEC = Problem(
     name="ode_chain",
-    summary="GradBench's ode: a chain y_i' = x_i y_(i-1) by s classical RK4 steps (lax.scan vs a Python loop)",
+    summary="GradBench's ode: a chain y_i' = x_i y_(i-1) by s classical RK4 steps (lax.scan vs torch_backend.scan)",
     build=build,
     compile_regions=("objective", "solve"),
     sizes={

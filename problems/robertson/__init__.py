@@ -42,7 +42,8 @@ a dozen scalar ones (torch.compile's cost grows with every unrolled operation); 
 out term by term. JAX solves with jnp.linalg.solve; torch with torch.linalg.lu_factor_ex + lu_solve,
 the factorisation torch.linalg.solve runs, without the singularity check that torch.compile turns into
 an effectful operation, which makes Inductor bypass its FX graph cache (a cold compile on every run).
-The steps run in lax.scan, the Newton iterations in an inner lax.scan (JAX) and in Python loops (torch).
+The steps run in lax.scan (JAX) and `torch_backend.scan` (torch), the Newton iterations in an inner lax.scan (JAX)
+and a Python loop (torch).
 
 Mass conservation of the scheme is exact in exact arithmetic, even for an unconverged Newton iteration:
 1ᵀf ≡ 0 gives 1ᵀJ ≡ 0, so summing each 3-row block of the Newton system gives 1ᵀδᵢ = −1ᵀ(residual)ᵢ =

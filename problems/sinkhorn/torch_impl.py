@@ -27,7 +27,8 @@ def sinkhorn_potentials(cost, a, b, epsilon, iterations):
         return sweep(potentials[1], cost, log_a, log_b, epsilon), None
 
     # The loop stays in Python around the compiled sweep: Inductor refuses the backward of torch's scan
-    # operator here ("scan might be aliasing the input or the output"), torch 2.13.
+    # operator here ("scan might be aliasing the input or the output": a saved input of
+    # the forward, pytorch#185332), torch 2.13.
     return scan(step, (f, g), length=iterations, compiled=False)[0]
 
 
