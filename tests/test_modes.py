@@ -215,3 +215,11 @@ def test_scan_without_xs_or_ys_counts_steps_and_returns_no_ys_in_both_paths():
         final, ys = run(lambda: torch_backend.scan(step, torch.ones(3, dtype=torch.float64), length=5))
         assert ys is None
         torch.testing.assert_close(final, torch.full((3,), 32.0, dtype=torch.float64))
+
+
+def test_scan_of_no_steps_returns_the_carry_in_both_paths():
+    # heat_inverse's checkpointed loop ends with a remainder of zero steps whenever √T divides T.
+    start = torch.ones(3, dtype=torch.float64)
+    for run in (lambda f: f(), lambda f: torch_backend.regional(f)()):
+        final, ys = run(lambda: torch_backend.scan(lambda c, x: (c * 2.0, c), start, length=0))
+        assert ys is None and torch.equal(final, start)

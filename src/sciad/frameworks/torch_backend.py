@@ -99,7 +99,8 @@ def region(fn):
 
 def scan(step, carry, xs=None, length=None, compiled=True):
     """`jax.lax.scan` for torch: `step(carry, x) -> (carry, y)` over the leading axis of `xs` (or `length`
-    times with x = None), returning the last carry and the y's stacked (None where the step returns None).
+    times with x = None), returning the last carry and the y's stacked (None where the step returns None, or
+    where there is no step).
 
     Outside a regional mode (`names.Mode.regional`), or inside a torch.compile trace (where a whole-function
     compile unrolls it), the loop is a Python loop. In one, the whole loop is one compiled call of torch's
@@ -112,6 +113,8 @@ def scan(step, carry, xs=None, length=None, compiled=True):
     """
     if length is None:
         length = len(pytree.tree_leaves(xs)[0])
+    if length == 0:  # no step to run, so nothing says what a y would be
+        return carry, None
     if compiled and getattr(_regional, "on", False) and not torch.compiler.is_compiling():
         return _compiled_scan(step, carry, xs, length)
     if xs is None:
