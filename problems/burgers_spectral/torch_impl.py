@@ -38,7 +38,7 @@ def simulate(y, args):
         return step(v, n, dt, keep, derivative, half_step, full_step), None
 
     # The loop stays in Python around the compiled step: torch's scan operator does not lower a complex carry
-    # (Inductor has no complex code generation), torch 2.13.
+    # (Inductor has no complex code generation).
     v, _ = scan(body, torch.fft.rfft(y), length=args["steps"], compiled=False)
     return torch.fft.irfft(v, n=n)
 

@@ -44,7 +44,7 @@ def simulate_checkpointed(y, args):
     # Only a segment's input state is saved; its `length` steps are recomputed in the backward pass.
     # use_reentrant=False is the implementation torch recommends; torch.func.grad refuses its
     # saved-tensor hooks (the spec's known failure), classic torch.autograd.grad runs it. The checkpoint's
-    # recomputation does not reproduce a compiled scan's saved tensors (CheckpointError, torch 2.13), so
+    # recomputation does not reproduce a compiled scan's saved tensors (CheckpointError), so
     # here the loop stays in Python around the compiled step (`region`).
     def segment(u, faces):
         return advance(u, faces, rate, length, compiled=False)

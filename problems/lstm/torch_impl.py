@@ -41,7 +41,7 @@ def objective(y, args):
 
     # The loop stays in Python around the compiled cell (`predict`): torch's scan operator refuses a step
     # that reads several views of one tensor (the layers' weights) and, given copies, fails Inductor's
-    # aliasing check on the backward (pytorch#185332), torch 2.13.
+    # aliasing check on the backward (pytorch#185332).
     _, tops = scan(step, (state[0::2].unbind(), state[1::2].unbind()), sequence[:-1] * extra[0], compiled=False)
     # The prediction and the loss need no recurrence: they run once on all c − 1 steps.
     predicted = tops * extra[1] + extra[2]

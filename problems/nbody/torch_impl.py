@@ -46,7 +46,7 @@ def simulate(y, args):
 
     # The loop stays in Python around the compiled step: Inductor refuses the backward of torch's scan
     # operator here ("scan might be aliasing the input or the output": a saved input of
-    # the forward, pytorch#185332), torch 2.13.
+    # the forward, pytorch#185332).
     (q, v, _), _ = scan(step, (q, v, a), length=args["steps"], compiled=False)
     return torch.stack([q, v])
 

@@ -28,7 +28,7 @@ def sinkhorn_potentials(cost, a, b, epsilon, iterations):
 
     # The loop stays in Python around the compiled sweep: Inductor refuses the backward of torch's scan
     # operator here ("scan might be aliasing the input or the output": a saved input of
-    # the forward, pytorch#185332), torch 2.13.
+    # the forward, pytorch#185332).
     return scan(step, (f, g), length=iterations, compiled=False)[0]
 
 

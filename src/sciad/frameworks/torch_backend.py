@@ -108,8 +108,8 @@ def scan(step, carry, xs=None, length=None, compiled=True):
     backward, and the steps run inside the compiled program, where a compiled step called from a Python
     loop pays Dynamo's guards and AOTAutograd's wrappers on every step (`benchmarks/README.md`, "Regional
     compilation", has the measurements that chose it). With compiled=False the loop stays in Python in
-    every mode: for a step whose own parts are compile regions (a costly field compiled once rather than
-    once per stage of the step).
+    every mode, for a loop the scan operator refuses or a step whose costly part is better compiled on its
+    own: the step (or that part) is then a `region`.
     """
     if length is None:
         length = len(pytree.tree_leaves(xs)[0])
@@ -149,25 +149,22 @@ def _scan_operator(step, carry, xs, counts_only):
     return scan_operator(body, carry, xs)
 
 
-_compiled_scan_operator = None
+@functools.cache
+def _compiled_scan_operator():
+    # One compiled function for every step: dynamo caches a graph per step code and input shapes (the
+    # limits are lifted above), and reads a new closure of the same code as the same graph. Inductor
+    # lowers the operator to a while loop in its wrapper; the C++ wrapper runs that loop in compiled code
+    # instead of calling Python per step (the measurements are in benchmarks/README.md).
+    return torch.compile(_scan_operator, fullgraph=True, dynamic=False, options={"cpp_wrapper": True})
 
 
 def _compiled_scan(step, carry, xs, length):
-    global _compiled_scan_operator
-    if _compiled_scan_operator is None:
-        # One compiled function for every step: dynamo caches a graph per step code and input shapes (the
-        # limits are lifted above), and reads a new closure of the same code as the same graph. Inductor
-        # lowers the operator to a while loop in its wrapper; the C++ wrapper runs that loop in compiled code
-        # instead of calling Python per step (the measurements are in benchmarks/README.md).
-        _compiled_scan_operator = torch.compile(
-            _scan_operator, fullgraph=True, dynamic=False, options={"cpp_wrapper": True}
-        )
     counts_only = xs is None
     if counts_only:
         like = pytree.tree_leaves(carry)[0]
         xs = torch.zeros((length, 0), dtype=like.dtype, device=like.device)
     # Fresh inputs: the operator refuses a carry that is a view of another input (nbody's q = y[0]).
-    carry, ys = _compiled_scan_operator(step, pytree.tree_map(torch.clone, carry), xs, counts_only)
+    carry, ys = _compiled_scan_operator()(step, pytree.tree_map(torch.clone, carry), xs, counts_only)
     no_y = isinstance(ys, torch.Tensor) and ys.shape == (length, 0)
     return carry, None if no_y else ys
 
